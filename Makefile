@@ -1,0 +1,131 @@
+# Gregor — plain GNU make with pkg-config.
+#
+#   make            build everything into build/
+#   make test       deps + build + unit tests + integration tests
+#   make unit       unit tests only (check)
+#   make integration / make fault
+#   make asan       ASan+UBSan build (build-asan/) and its unit tests
+#   make fuzz       libFuzzer targets (clang), a short run of each
+#   make run        deps + build + start a local cluster
+#   make valgrind   unit tests under valgrind (leak check)
+#   make clean
+
+BUILD   ?= build
+CC      ?= cc
+PKGS    := libevent libssl libcrypto libzstd snappy zlib libedit
+CSTD    := -std=c11 -D_GNU_SOURCE
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
+OPT     ?= -O2 -g
+SAN     ?=
+CFLAGS_ALL := $(CSTD) $(WARN) $(OPT) $(SAN) -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS)
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+COMMON_SRC := $(wildcard common/*.c)
+PROTO_SRC  := $(wildcard proto/*.c)
+COORD_SRC  := $(filter-out coord/main.c,$(wildcard coord/*.c))
+SHELL_SRC  := $(wildcard coord/shell/*.c)
+CLI_SRC    := $(wildcard broker/cli/*.c)
+BENCH_SRC  := $(wildcard bench/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIBCOMMON := $(BUILD)/lib/libcommon.a
+LIBPROTO  := $(BUILD)/lib/libproto.a
+LIBCOORD  := $(BUILD)/lib/libcoord.a
+LIBSHELL  := $(BUILD)/lib/libshell.a
+ALL_LIBS  := $(LIBSHELL) $(LIBCOORD) $(LIBPROTO) $(LIBCOMMON)
+
+BINS := $(BUILD)/bin/gregor-coord $(BUILD)/bin/gregor \
+        $(patsubst bench/%.c,$(BUILD)/bin/%,$(BENCH_SRC))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all test unit integration fault asan fuzz run stop clean deps valgrind deps-check bench
+all: $(BINS) $(UNIT_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRC))
+$(LIBPROTO):  $(call obj,$(PROTO_SRC))
+$(LIBCOORD):  $(call obj,$(COORD_SRC))
+$(LIBSHELL):  $(call obj,$(SHELL_SRC))
+$(BUILD)/lib/%.a:
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/gregor-coord: $(call obj,coord/main.c) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LIBS)
+
+$(BUILD)/bin/gregor: $(call obj,$(CLI_SRC)) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LIBS)
+
+$(BUILD)/bin/%: $(BUILD)/obj/bench/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
+deps:
+	@deploy/deps.sh
+
+unit: all
+	@tests/lib/run-unit.sh $(BUILD)/tests
+
+integration: all
+	@tests/lib/run-dir.sh tests/integration
+
+fault: all
+	@tests/lib/run-dir.sh tests/fault
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory deps-check
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory fault
+
+deps-check:
+	@tests/lib/deps-check.sh
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" all
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/lib/run-unit.sh build-asan/tests
+
+valgrind: all
+	@VALGRIND=1 tests/lib/run-unit.sh $(BUILD)/tests
+
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build-fuzz/bin/%,$(FUZZ_SRC))
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT="-O1 -g" \
+	    SAN="-fsanitize=fuzzer-no-link,address,undefined" fuzz-bins
+	@tests/lib/run-fuzz.sh build-fuzz/bin $(FUZZ_SECONDS)
+
+.PHONY: fuzz-bins
+fuzz-bins: $(FUZZ_BINS)
+build-fuzz/bin/%: build-fuzz/obj/tests/fuzz/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@deploy/run-local.sh start
+
+stop:
+	@deploy/run-local.sh stop
+
+bench: all
+	@bench/run-coord-bench.sh
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
