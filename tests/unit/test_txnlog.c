@@ -971,6 +971,98 @@ START_TEST(measure_append_sync_rate)
 }
 END_TEST
 
+typedef struct seq_s {
+    int64_t next;
+    int bad;
+} seq_t;
+
+/* Records are zxid-contiguous from 1 and hold 1000 bytes of (zxid & 0xff). */
+static int check_filled(void *ctx, int64_t zxid, const uint8_t *rec, size_t len)
+{
+    seq_t *q = ctx;
+    if (zxid != q->next || len != 1000)
+        q->bad++;
+    for (size_t i = 0; i < len; i++)
+        if (rec[i] != (uint8_t)(zxid & 0xff)) {
+            q->bad++;
+            break;
+        }
+    q->next = zxid + 1;
+    return 0;
+}
+
+/* Real ENOSPC on a tiny filesystem. Runs only when GREGOR_TXNLOG_ENOSPC_DIR names an
+ * empty directory on a small tmpfs (tests/fault/0060-txnlog-enospc.sh mounts one). */
+START_TEST(enospc_on_full_disk)
+{
+    const char *dir = getenv("GREGOR_TXNLOG_ENOSPC_DIR");
+    ck_assert_ptr_nonnull(dir);
+    char *d = xasprintf("%s/log", dir);
+    ck_assert_int_eq(mkdir(d, 0755), 0);
+    /* a filler file to free up later */
+    char *filler = xasprintf("%s/filler", dir);
+    uint8_t *junk = xcalloc(1, 256 << 10);
+    FILE *f = fopen(filler, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(junk, 1, 256 << 10, f), 256 << 10);
+    ck_assert_int_eq(fclose(f), 0);
+    free(junk);
+
+    txnlog_t *log = open_log(d, 64 << 10, 0, 0);
+    uint8_t b[1000];
+    char err[256];
+    int64_t z = 1;
+    int rc = 0;
+    while (rc == 0 && z < 100000) { /* batches of 20 KiB until the disk is full */
+        for (int i = 0; i < 20; i++, z++) {
+            memset(b, (int)(z & 0xff), sizeof b);
+            ck_assert_int_eq(txnlog_append(log, z, b, sizeof b), 0);
+        }
+        rc = txnlog_sync(log, err, sizeof err);
+    }
+    ck_assert_int_eq(rc, -1);
+    ck_assert_msg(strstr(err, "No space"), "%s", err);
+    ck_assert(!txnlog_broken(log));
+    int64_t durable = txnlog_durable_zxid(log);
+    ck_assert_int_gt(durable, 0);
+    ck_assert_int_eq(txnlog_last_zxid(log), durable);
+    /* still full: fails again, cleanly */
+    for (int64_t k = durable + 1; k <= durable + 20; k++)
+        ck_assert_int_eq(txnlog_append(log, k, b, sizeof b), 0);
+    ck_assert_int_eq(txnlog_sync(log, err, sizeof err), -1);
+    ck_assert_int_eq(txnlog_durable_zxid(log), durable);
+    /* space comes back: the same zxids go through */
+    ck_assert_int_eq(unlink(filler), 0);
+    for (int64_t k = durable + 1; k <= durable + 20; k++) {
+        memset(b, (int)(k & 0xff), sizeof b);
+        ck_assert_int_eq(txnlog_append(log, k, b, sizeof b), 0);
+    }
+    ck_assert_msg(txnlog_sync(log, err, sizeof err) == 0, "%s", err);
+    int64_t end = durable + 20;
+    /* fill up again, then "crash" with the disk full: recovery needs no space */
+    z = end + 1;
+    rc = 0;
+    while (rc == 0) {
+        for (int i = 0; i < 20; i++, z++) {
+            memset(b, (int)(z & 0xff), sizeof b);
+            ck_assert_int_eq(txnlog_append(log, z, b, sizeof b), 0);
+        }
+        rc = txnlog_sync(log, err, sizeof err);
+        if (rc == 0)
+            end = z - 1;
+    }
+    txnlog_close(log);
+    seq_t q = {1, 0};
+    int64_t last;
+    ck_assert_msg(txnlog_replay(d, 0, check_filled, &q, &last, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(q.bad, 0);
+    ck_assert_int_eq(last, end);
+    ck_assert_int_eq(q.next, end + 1);
+    free(filler);
+    free(d);
+}
+END_TEST
+
 int main(void)
 {
     if (!getenv("GREGOR_LOG"))
@@ -1001,6 +1093,11 @@ int main(void)
     tcase_add_test(tc, kill9_keeps_acknowledged_records);
     tcase_add_test(tc, measure_append_sync_rate);
     suite_add_tcase(s, tc);
+    if (getenv("GREGOR_TXNLOG_ENOSPC_DIR")) {
+        TCase *tf = tcase_create("enospc");
+        tcase_add_test(tf, enospc_on_full_disk);
+        suite_add_tcase(s, tf);
+    }
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
