@@ -49,8 +49,14 @@ size_t dt_node_count(const dt_t *dt);   /* all nodes, "/" included */
 
 /* ---- reads (const views; valid until the next apply) ---- */
 const dt_node_t *dt_get(const dt_t *dt, const char *path);
+/* The Stat a client sees: cversion = 2 * creations - numChildren (3.8's translation),
+ * ephemeralOwner 0 for containers and TTL nodes. */
 void dt_node_stat(const dt_node_t *n, zkp_Stat *out);
+/* The stored form: cversion = child creations (the sequential counter), raw ephemeralOwner
+ * (ZK_CONTAINER_EPHEMERAL_OWNER, ZK_TTL_MASK | ttl, or a session id). */
+void dt_node_stat_persisted(const dt_node_t *n, zkp_Stat *out);
 const char *dt_node_path(const dt_node_t *n);
+/* *len = -1 and NULL for null data (a client created it with a null buffer; 3.8 returns null). */
 const uint8_t *dt_node_data(const dt_node_t *n, int32_t *len);
 const zkp_ACL *dt_node_acl(const dt_node_t *n, int32_t *count);
 /* Children names (not full paths), sorted, appended to out; caller frees with jute_strvec_free.
@@ -94,6 +100,8 @@ typedef struct dt_result_s {
                              multi: the full multi response incl. the {-1,true,-1} end marker. */
     dt_event_t *events;   /* watch events to fire, in order */
     size_t nevents;
+    bool close_connection; /* a standalone check: 3.8 cannot encode its reply and drops the
+                              connection instead of answering */
 } dt_result_t;
 
 /* Applies one serialized txn (TxnHeader + body) and records its zxid as the last one.

@@ -39,6 +39,8 @@ typedef struct prep_ctx_s {
     int64_t now_ms;      /* wall clock, becomes TxnHeader.time / ctime / mtime */
     int32_t cxid;        /* client xid */
     int32_t max_ttl_ok;  /* unused placeholder */
+    bool saw_nul;        /* the request body held a string with a NUL byte (jute_rd_t.saw_nul):
+                            its path is then invalid (BADARGUMENTS), as in 3.8 */
 } prep_ctx_t;
 
 /* Multi: the request is a list of ops. prep_multi_decode reads the wire form (a sequence of
@@ -50,6 +52,7 @@ typedef struct prep_ctx_s {
 typedef struct prep_multi_op_s {
     int32_t type;
     void *req;
+    bool has_nul;   /* a string of this op held a NUL byte */
 } prep_multi_op_t;
 typedef struct prep_multi_s {
     prep_multi_op_t *ops;
@@ -60,12 +63,23 @@ void prep_multi_free(prep_multi_t *m);
 /* Encodes a multi request (for tests and clients). */
 void prep_multi_encode(const prep_multi_t *m, buf_t *out);
 
+/* TTL nodes need ZooKeeper's extendedTypesEnabled (zookeeper.extendedTypesEnabled=true);
+ * off by default as in 3.8, where createTTL then fails with UNIMPLEMENTED. */
+void prep_set_extended_types(prep_t *p, bool enabled);
+
 /* Turns a decoded request into a txn appended to `out`. `req` is the struct of
  * zkp_request_rec(op), or a prep_multi_t for ZOO_MULTI_OP, or NULL for ZOO_CLOSE_OP.
  * Always produces a txn (an error txn on validation failure; ZUNIMPLEMENTED for ops that
- * are not writes, BADARGUMENTS for a standalone check). Handles create / create2 /
- * createContainer / createTTL, delete, setData, setACL, check (multi only), multi and
- * closeSession (paths2Delete = the session's ephemerals, outstanding creates included).
+ * are not writes). Handles create / create2 / createContainer / createTTL, delete, setData,
+ * setACL, check, multi and closeSession (paths2Delete = the session's ephemerals,
+ * outstanding creates included, sorted).
+ * Ephemeral creates need a live session: one the tree knows or whose createSession was
+ * prepared, and whose closeSession was not (else SESSIONEXPIRED, as 3.8's session
+ * tracker answers). Other session checks are the server's.
+ * A standalone check (op 13 outside multi) is prepared as 3.8 does (a check txn, or an error
+ * txn); see dt_result_t.close_connection for what 3.8 then does with it.
+ * A multi op that is not a write (getData/getChildren) makes the whole request an error txn
+ * with ZMARSHALLINGERROR, as in 3.8.
  * Returns the error recorded in the txn (0 if the txn is a success; for a multi the
  * failing op's code). */
 int prep_request(prep_t *p, const prep_ctx_t *ctx, int op, const void *req, buf_t *out);
@@ -75,7 +89,9 @@ void prep_create_session(prep_t *p, const prep_ctx_t *ctx, int32_t timeout, buf_
  * DeleteTxn); an error txn if the node is no longer eligible (NONODE, NOTEMPTY, or
  * BADVERSION when it is not a container/TTL node). Returns the error recorded. */
 int prep_delete_container(prep_t *p, const prep_ctx_t *ctx, const char *path, buf_t *out);
-/* An error txn with the given code (e.g. ZMARSHALLINGERROR when a request body did not decode). */
+/* An error txn with the given code. 3.8 logs ZMARSHALLINGERROR this way when a write's body
+ * (or a multi's op list, see prep_multi_decode) does not decode: the failed write consumes
+ * a zxid and the client gets err -5. */
 void prep_error(prep_t *p, const prep_ctx_t *ctx, int32_t err, buf_t *out);
 
 /* Called after the txn with this zxid was applied to the tree: drops outstanding records <= zxid. */
