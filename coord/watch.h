@@ -1,11 +1,12 @@
 /* watch.h — ZooKeeper 3.8 watch bookkeeping; the server owns delivery.
  *
  * As in 3.8 there are two tables: the data table (getData and exists watches share it)
- * and the child table (getChildren). A persistent watch (addWatch mode 0) sits in both
- * tables; a persistent-recursive one (mode 1) only in the data table and fires for the
- * path and every descendant, never for NodeChildrenChanged. One-shot watches are removed
- * when they fire; persistent ones stay. A (session, path, table) holds one mode, and the
- * latest add wins (as 3.8's WatcherModeManager).
+ * and the child table (getChildren). addWatch puts a persistent (mode 0) or
+ * persistent-recursive (mode 1) watch in both tables; a recursive one fires for the path
+ * and every descendant, never for NodeChildrenChanged. One-shot watches are removed when
+ * they fire; persistent ones stay. A (session, path, table) holds one mode, and the
+ * latest add wins (as 3.8's WatcherModeManager: a getData watch on a persistently
+ * watched path turns it into a one-shot watch there).
  *
  * Event routing (the tree emits these, see datatree.h):
  *   NodeCreated, NodeDataChanged -> data table on path (+ recursive watches on ancestors)
@@ -49,11 +50,18 @@ void watch_trigger_result(watchmgr_t *w, const dt_result_t *res, watch_deliver_f
 /* Drops every watch of the session. */
 void watch_remove_session(watchmgr_t *w, int64_t session_id);
 
-/* removeWatches / checkWatches (type ZK_WATCHER_CHILDREN / DATA / ANY). Returns 0, or
- * ZNOWATCHER if the session has no watch of that type on path. When remove is true the
- * watches are removed and fn receives the events 3.8 sends the client
- * (ZK_EVENT_CHILD_WATCH_REMOVED and/or ZK_EVENT_DATA_WATCH_REMOVED); fn may be NULL.
- * Persistent watches count as both data and child watches (recursive: data only). */
+/* removeWatches (remove = true) / checkWatches (remove = false), type ZK_WATCHER_CHILDREN /
+ * DATA / ANY, exactly as 3.8's server:
+ *  - remove: drops this session's watch on path from the child table, the data table, or
+ *    both; ZNOWATCHER if nothing was dropped. (A persistent watch lives in both tables, so
+ *    type DATA leaves its child-table half, as 3.8 does.)
+ *  - check: 3.8's containsWatcher answers whether ANY session watches the exact path in
+ *    that table (a 3.8 quirk, kept); ZNOWATCHER otherwise.
+ *  - a type outside 1..3 -> ZMARSHALLINGERROR (3.8 fails to convert it).
+ * 3.8's server sends NO notification for removed watches (the client library raises
+ * DataWatchRemoved/ChildWatchRemoved locally), so fn is never called; it is kept for the
+ * agreed signature and may be NULL. The reply to a successful removeWatches/checkWatches
+ * has an empty body. */
 int watch_remove(watchmgr_t *w, int64_t session_id, const char *path, int32_t type, bool remove,
                  watch_deliver_fn fn, void *ctx);
 
@@ -70,12 +78,15 @@ void watch_set_watches(watchmgr_t *w, const dt_t *dt, int64_t session_id, const 
 /* ---- stats for 4lw ---- */
 size_t watch_count(const watchmgr_t *w);          /* data + child watches (mntr zk_watch_count) */
 size_t watch_path_count(const watchmgr_t *w);     /* distinct watched paths in the data table */
-size_t watch_session_count(const watchmgr_t *w);  /* sessions with data-table watches */
-/* wchs: "<n> connections watching <m> paths\nTotal watches:<k>\n" (data table, as 3.8). */
+size_t watch_session_count(const watchmgr_t *w);  /* sessions in the data table (wchs "connections") */
+/* The three 4lw texts, complete (3.8 dumps only the data table, which holds getData,
+ * exists, persistent and recursive watches; the command then prints one more newline).
+ * Sessions and paths are sorted (3.8 prints hash order).
+ * wchs: "<n> connections watching <m> paths\nTotal watches:<k>\n" */
 void watch_dump_summary(const watchmgr_t *w, buf_t *out);
-/* wchc: per session "0x<sid hex>\n" then "\t<path>\n" lines; data table then child table. */
+/* wchc: per session "0x<sid hex>\n" then "\t<path>\n" lines, then "\n". */
 void watch_dump_by_session(const watchmgr_t *w, buf_t *out);
-/* wchp: per path "<path>\n" then "\t0x<sid hex>\n" lines; data table then child table. */
+/* wchp: per path "<path>\n" then "\t0x<sid hex>\n" lines, then "\n". */
 void watch_dump_by_path(const watchmgr_t *w, buf_t *out);
 
 #endif

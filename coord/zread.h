@@ -5,6 +5,7 @@
 #ifndef GREGOR_COORD_ZREAD_H
 #define GREGOR_COORD_ZREAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,13 @@ void zread_watch_free(zread_watch_t *w);
  * Unknown ops return ZUNIMPLEMENTED. */
 int zread_execute(const dt_t *dt, int64_t session_id, const acl_auth_t *auth, int op, const void *req,
                   buf_t *out, zread_watch_t *watch);
+
+/* As zread_execute, for a request whose body held a string with a NUL byte
+ * (jute_rd_t.saw_nul): exists then answers BADARGUMENTS, the other path reads NONODE
+ * (no such path can exist), getEphemerals an empty list — as 3.8. For multiRead the
+ * per-op flags in prep_multi_op_t.has_nul are used instead. */
+int zread_execute_ex(const dt_t *dt, int64_t session_id, const acl_auth_t *auth, int op, const void *req,
+                     bool saw_nul, buf_t *out, zread_watch_t *watch);
 
 /* True for the ops zread_execute serves. */
 bool zread_is_read(int op);
