@@ -1,7 +1,83 @@
+/* gregor-coord — the ZooKeeper-compatible coordinator.
+ *
+ *   gregor-coord CONFIG        (CONFIG in zoo.cfg format)
+ *
+ * One thread, one libevent loop. After every loop turn the node syncs its log once
+ * and applies what committed (group commit), then frees closed connections. */
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "coord/coord_int.h"
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    g_stop = 1;
+    event_base_loopbreak(arg);
+}
+
 int main(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "gregor-coord: under construction\n");
-    return 1;
+    if (argc != 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        fprintf(argc == 2 ? stdout : stderr, "usage: gregor-coord CONFIG\n"
+                                             "  CONFIG is a zoo.cfg-format file (tickTime, dataDir, clientPort, ...)\n");
+        return argc == 2 ? 0 : 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    srandom((unsigned)(clock_mono_us() ^ getpid()));
+    coord_config_t cfg;
+    char err[1024];
+    if (coord_config_load(&cfg, argv[1], err, sizeof err)) {
+        fprintf(stderr, "gregor-coord: %s\n", err);
+        return 2;
+    }
+    if (!coord_config_standalone(&cfg)) {
+        fprintf(stderr, "gregor-coord: %s lists %d servers; ensembles are not supported by this version yet "
+                        "(run one server per ensemble member is not possible); use a single server\n",
+                argv[1], cfg.nservers);
+        coord_config_free(&cfg);
+        return 2;
+    }
+    struct event_base *base = event_base_new();
+    coord_t c;
+    memset(&c, 0, sizeof c);
+    c.cfg = &cfg;
+    c.base = base;
+    int64_t t0 = clock_mono_ms();
+    if (coord_node_open(&c, err, sizeof err) || coord_server_listen(&c, err, sizeof err)) {
+        fprintf(stderr, "gregor-coord: %s\n", err);
+        coord_server_close_all(&c);
+        coord_node_close(&c);
+        event_base_free(base);
+        coord_config_free(&cfg);
+        return 1;
+    }
+    LOG_I("coord", "serving clients on %s:%d (standalone, dataDir %s) in %lld ms",
+          cfg.client_port_address ? cfg.client_port_address : "0.0.0.0", cfg.client_port, cfg.data_dir,
+          (long long)(clock_mono_ms() - t0));
+    struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
+    struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+    event_add(sigint, NULL);
+    event_add(sigterm, NULL);
+    while (!g_stop) {
+        if (event_base_loop(base, EVLOOP_ONCE) < 0)
+            break;
+        coord_after_events(&c);
+        coord_server_reap(&c);
+    }
+    LOG_I("coord", "shutting down");
+    coord_server_close_all(&c);
+    coord_node_close(&c);
+    event_free(sigint);
+    event_free(sigterm);
+    event_base_free(base);
+    coord_config_free(&cfg);
+    return 0;
 }

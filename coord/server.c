@@ -1,0 +1,757 @@
+/* server.c — ZooKeeper client connections: framing, the session handshake, request
+ * dispatch, and replies in request order.
+ *
+ * Each connection keeps its requests in a FIFO until they are answered. A read is
+ * executed at once when nothing is ahead of it; otherwise it waits until the writes
+ * before it from the same session have been applied, so a session always reads its
+ * own writes and replies leave in request order. Watch notifications are written as
+ * soon as they fire, which puts them before the reply of the write that caused them.
+ *
+ * Hostile input: a frame length that is negative or above jute.maxbuffer closes that
+ * connection before anything is allocated; a malformed body gets MARSHALLINGERROR. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "coord/coord_int.h"
+
+#define SUB "server"
+#define MAX_QUEUED_PER_CONN 10000
+
+static void conn_flush(conn_t *conn);
+
+/* ---- replies ---- */
+
+static void put_reply(buf_t *out, int32_t xid, int64_t zxid, int32_t err, const void *body, size_t len)
+{
+    size_t f = zkp_frame_begin(out);
+    zkp_ReplyHeader h = {xid, zxid, err};
+    jute_encode(&zkp_ReplyHeader_rec, &h, out);
+    if (len)
+        buf_put(out, body, len);
+    zkp_frame_end(out, f);
+}
+
+static void conn_send(conn_t *conn, const void *p, size_t n)
+{
+    if (conn->state == CONN_CLOSING && !conn->bev)
+        return;
+    bufferevent_write(conn->bev, p, n);
+    conn->sent++;
+    conn->coord->packets_sent++;
+}
+
+void coord_record_latency(coord_t *c, conn_t *conn, int64_t us)
+{
+    if (us < 0)
+        us = 0;
+    if (c->lat_n == 0 || us < c->lat_min_us)
+        c->lat_min_us = us;
+    if (us > c->lat_max_us)
+        c->lat_max_us = us;
+    c->lat_sum_us += us;
+    c->lat_n++;
+    if (conn) {
+        if (conn->lat_n == 0 || us < conn->lat_min_us)
+            conn->lat_min_us = us;
+        if (us > conn->lat_max_us)
+            conn->lat_max_us = us;
+        conn->lat_sum_us += us;
+        conn->lat_n++;
+        conn->last_resp_ms = clock_wall_ms();
+    }
+}
+
+static req_t *req_append(conn_t *conn, req_state_t st, int32_t xid, int32_t op)
+{
+    req_t *r = xcalloc(1, sizeof *r);
+    r->state = st;
+    r->xid = xid;
+    r->op = op;
+    r->start_us = clock_mono_us();
+    if (conn->tail)
+        conn->tail->next = r;
+    else
+        conn->head = r;
+    conn->tail = r;
+    conn->nqueued++;
+    return r;
+}
+
+static void req_free(req_t *r)
+{
+    if (r->body) {
+        if (r->body_is_multi)
+            prep_multi_free(r->body);
+        else
+            jute_free(r->rec, r->body);
+        free(r->body);
+    }
+    buf_free(&r->reply);
+    free(r);
+}
+
+/* ---- reads ---- */
+
+static bool is_read_op(int op)
+{
+    switch (op) {
+    case ZOO_EXISTS_OP: case ZOO_GETDATA_OP: case ZOO_GETCHILDREN_OP: case ZOO_GETCHILDREN2_OP:
+    case ZOO_GETACL_OP: case ZOO_GETALLCHILDRENNUMBER_OP: case ZOO_GETEPHEMERALS_OP:
+    case ZOO_MULTIREAD_OP: case ZOO_WHOAMI_OP: case ZOO_SYNC_OP: case ZOO_PING_OP:
+    case ZOO_SETWATCHES_OP: case ZOO_SETWATCHES2_OP: case ZOO_ADDWATCH_OP:
+    case ZOO_REMOVEWATCHES_OP: case ZOO_CHECKWATCHES_OP:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Executes a read (or a local watch operation) now and stores the framed reply in r. */
+static void execute_read(conn_t *conn, req_t *r)
+{
+    coord_t *c = conn->coord;
+    session_t *s = conn->sess;
+    buf_t body = BUF_INIT;
+    int32_t err = 0;
+    int64_t zxid = coord_last_zxid(c);
+    switch (r->op) {
+    case ZOO_PING_OP:
+        break;
+    case ZOO_SETWATCHES_OP:
+    case ZOO_SETWATCHES2_OP: {
+        zkp_SetWatches2 sw2;
+        memset(&sw2, 0, sizeof sw2);
+        const zkp_SetWatches2 *sw = r->body;
+        if (r->op == ZOO_SETWATCHES_OP) {
+            const zkp_SetWatches *w1 = r->body;
+            sw2.relativeZxid = w1->relativeZxid;
+            sw2.dataWatches = w1->dataWatches;
+            sw2.existWatches = w1->existWatches;
+            sw2.childWatches = w1->childWatches;
+            sw = &sw2;
+        }
+        watch_set_watches(c->watches, c->dt, s->id, sw, coord_notify, c);
+        break;
+    }
+    case ZOO_ADDWATCH_OP: {
+        const zkp_AddWatchRequest *aw = r->body;
+        if (aw->mode != ZK_ADDWATCH_PERSISTENT && aw->mode != ZK_ADDWATCH_PERSISTENT_RECURSIVE)
+            err = ZBADARGUMENTS;
+        else
+            watch_add(c->watches, aw->path,
+                      aw->mode == ZK_ADDWATCH_PERSISTENT ? WATCH_PERSISTENT : WATCH_PERSISTENT_RECURSIVE, s->id);
+        break;
+    }
+    case ZOO_REMOVEWATCHES_OP:
+    case ZOO_CHECKWATCHES_OP: {
+        const zkp_RemoveWatchesRequest *rw = r->body;
+        err = watch_remove(c->watches, s->id, rw->path, rw->type, r->op == ZOO_REMOVEWATCHES_OP, coord_notify, c);
+        break;
+    }
+    default: {
+        zread_watch_t w = {0, NULL, 0};
+        err = zread_execute(c->dt, s->id, &s->auth, r->op, r->body, &body, &w);
+        if (w.kind) {
+            const char *path = ((const zkp_PathWatchRequest *)r->body)->path;
+            watch_add(c->watches, path, (enum watch_kind)w.kind, s->id);
+        }
+        for (size_t i = 0; i < w.n; i++)
+            watch_add(c->watches, w.items[i].path, (enum watch_kind)w.items[i].kind, s->id);
+        zread_watch_free(&w);
+        break;
+    }
+    }
+    if (err)
+        body.len = 0;
+    put_reply(&r->reply, r->xid, zxid, err, body.data, body.len);
+    buf_free(&body);
+    r->state = REQ_DONE;
+    conn->last_zxid = zxid;
+}
+
+/* ---- writes ---- */
+
+static void submit_write(conn_t *conn, int32_t xid, int32_t op, void *body)
+{
+    coord_t *c = conn->coord;
+    session_t *s = conn->sess;
+    int64_t zxid = zab_propose(c->zab);
+    req_t *r = req_append(conn, REQ_PENDING_WRITE, xid, op);
+    if (zxid < 0) {
+        put_reply(&r->reply, xid, coord_last_zxid(c), ZCONNECTIONLOSS, NULL, 0);
+        r->state = REQ_DONE;
+        return;
+    }
+    r->zxid = zxid;
+    r->close_after = op == ZOO_CLOSE_OP;
+    prep_ctx_t ctx = {.session_id = s->id, .auth = &s->auth, .zxid = zxid, .now_ms = clock_wall_ms(), .cxid = xid};
+    buf_t txn = BUF_INIT;
+    if (op == ZOO_CREATETTL_OP && !c->cfg->extended_types_enabled)
+        prep_error(c->prep, &ctx, ZUNIMPLEMENTED, &txn);   /* TTL nodes need extendedTypesEnabled=true */
+    else
+        prep_request(c->prep, &ctx, op, body, &txn);
+    if (coord_propose(c, &txn) < 0) {
+        put_reply(&r->reply, xid, coord_last_zxid(c), ZSYSTEMERROR, NULL, 0);
+        r->state = REQ_DONE;
+    }
+}
+
+void conn_write_applied(conn_t *conn, int64_t zxid, int32_t err, const buf_t *body)
+{
+    for (req_t *r = conn->head; r; r = r->next) {
+        if (r->state == REQ_PENDING_WRITE && r->zxid == zxid) {
+            put_reply(&r->reply, r->xid, zxid, err, err && r->op != ZOO_MULTI_OP ? NULL : body->data,
+                      err && r->op != ZOO_MULTI_OP ? 0 : body->len);
+            r->state = REQ_DONE;
+            conn->last_zxid = zxid;
+            break;
+        }
+    }
+    conn_flush(conn);
+}
+
+void conn_write_failed(conn_t *conn, int64_t zxid, int32_t err)
+{
+    for (req_t *r = conn->head; r; r = r->next) {
+        if (r->state == REQ_PENDING_WRITE && r->zxid == zxid) {
+            put_reply(&r->reply, r->xid, coord_last_zxid(conn->coord), err, NULL, 0);
+            r->state = REQ_DONE;
+            r->close_after = false;
+            break;
+        }
+    }
+    conn_flush(conn);
+}
+
+/* Sends every finished reply at the head of the FIFO; runs queued reads that reach the head. */
+static void conn_flush(conn_t *conn)
+{
+    coord_t *c = conn->coord;
+    while (conn->head) {
+        req_t *r = conn->head;
+        if (r->state == REQ_QUEUED_READ) {
+            if (!conn->sess)
+                break;
+            execute_read(conn, r);
+        }
+        if (r->state != REQ_DONE)
+            break;
+        conn->head = r->next;
+        if (!conn->head)
+            conn->tail = NULL;
+        conn->nqueued--;
+        if (r->reply.len)
+            conn_send(conn, r->reply.data, r->reply.len);
+        if (r->op != ZOO_PING_OP)
+            coord_record_latency(c, conn, clock_mono_us() - r->start_us);
+        bool close_after = r->close_after;
+        req_free(r);
+        if (close_after) {
+            conn_close(conn);
+            return;
+        }
+    }
+    if (conn->read_paused && conn->nqueued < MAX_QUEUED_PER_CONN / 2) {
+        conn->read_paused = false;
+        bufferevent_enable(conn->bev, EV_READ);
+    }
+}
+
+/* ---- the handshake ---- */
+
+static void send_connect_response(conn_t *conn, int32_t timeout, int64_t sid, const uint8_t *passwd)
+{
+    buf_t out = BUF_INIT;
+    size_t f = zkp_frame_begin(&out);
+    uint8_t zero[16] = {0};
+    zkp_ConnectResponse resp = {0, timeout, sid, {(uint8_t *)(passwd ? passwd : zero), 16}, false};
+    zkp_connect_resp_encode(&resp, conn->had_readonly, &out);
+    zkp_frame_end(&out, f);
+    conn_send(conn, out.data, out.len);
+    buf_free(&out);
+}
+
+void conn_session_established(conn_t *conn)
+{
+    session_t *s = conn->sess;
+    uint8_t pw[16];
+    coord_session_password(s->id, pw);
+    send_connect_response(conn, s->timeout, s->id, pw);
+    conn->state = CONN_CONNECTED;
+    LOG_D(SUB, "session 0x%" PRIx64 " established for %s:%d, timeout %d", (uint64_t)s->id, conn->ip, conn->port,
+          s->timeout);
+}
+
+static void refuse_session(conn_t *conn)
+{
+    send_connect_response(conn, 0, 0, NULL);
+    conn_close(conn);
+}
+
+static int handle_connect(conn_t *conn, const uint8_t *p, size_t n)
+{
+    coord_t *c = conn->coord;
+    jute_rd_t jr;
+    jute_rd_init(&jr, p, n);
+    zkp_ConnectRequest req;
+    if (zkp_connect_req_decode(&req, &jr)) {
+        LOG_W(SUB, "malformed ConnectRequest from %s:%d; closing", conn->ip, conn->port);
+        return -1;
+    }
+    conn->had_readonly = req.hasReadOnly;
+    int64_t last = coord_last_zxid(c);
+    if (req.lastZxidSeen > last) {
+        LOG_W(SUB, "Refusing session request for client %s:%d as it has seen zxid 0x%" PRIx64
+                   " our last zxid is 0x%" PRIx64 "; client must try another server",
+              conn->ip, conn->port, (uint64_t)req.lastZxidSeen, (uint64_t)last);
+        free(req.passwd.data);
+        return -1;
+    }
+    int32_t timeout = req.timeOut;
+    if (timeout < c->cfg->min_session_timeout)
+        timeout = c->cfg->min_session_timeout;
+    if (timeout > c->cfg->max_session_timeout)
+        timeout = c->cfg->max_session_timeout;
+
+    if (req.sessionId != 0) {
+        session_t *s = hmap_get64(&c->sessions, (uint64_t)req.sessionId);
+        uint8_t pw[16];
+        coord_session_password(req.sessionId, pw);
+        bool ok = s && s->committed && !s->closing && req.passwd.len == 16 && !memcmp(pw, req.passwd.data, 16);
+        free(req.passwd.data);
+        if (!ok) {
+            LOG_I(SUB, "Invalid session 0x%" PRIx64 " for client %s:%d, probably expired", (uint64_t)req.sessionId,
+                  conn->ip, conn->port);
+            refuse_session(conn);
+            return 1;
+        }
+        if (s->conn && s->conn != conn) {
+            conn_t *old = s->conn;
+            old->sess = NULL;
+            conn_close(old);
+        }
+        s->conn = conn;
+        s->timeout = timeout;
+        conn->sess = s;
+        /* the session's identities are per connection in ZooKeeper: ip of the new one */
+        acl_auth_free(&s->auth);
+        acl_auth_init(&s->auth, conn->ip);
+        coord_session_touch(c, s);
+        conn_session_established(conn);
+        return 0;
+    }
+    free(req.passwd.data);
+    int64_t sid = c->next_session_id++;
+    session_t *s = coord_session_new(c, sid, timeout, conn->ip);
+    s->conn = conn;
+    conn->sess = s;
+    conn->state = CONN_CONNECTING;
+    int64_t zxid = zab_propose(c->zab);
+    if (zxid < 0)
+        return -1;
+    prep_ctx_t ctx = {.session_id = sid, .auth = &s->auth, .zxid = zxid, .now_ms = clock_wall_ms(), .cxid = 0};
+    buf_t txn = BUF_INIT;
+    prep_create_session(c->prep, &ctx, timeout, &txn);
+    if (coord_propose(c, &txn) < 0)
+        return -1;
+    return 0;
+}
+
+/* ---- request dispatch ---- */
+
+static void reply_now(conn_t *conn, int32_t xid, int32_t err)
+{
+    req_t *r = req_append(conn, REQ_DONE, xid, -100);
+    put_reply(&r->reply, xid, coord_last_zxid(conn->coord), err, NULL, 0);
+    conn_flush(conn);
+}
+
+static int handle_auth(conn_t *conn, const uint8_t *p, size_t n)
+{
+    jute_rd_t jr;
+    jute_rd_init(&jr, p, n);
+    zkp_AuthPacket ap;
+    if (jute_decode(&zkp_AuthPacket_rec, &ap, &jr))
+        return -1;
+    int err = acl_add_auth(&conn->sess->auth, ap.scheme ? ap.scheme : "", ap.auth.data, ap.auth.len,
+                           conn->coord->cfg->super_digest);
+    jute_free(&zkp_AuthPacket_rec, &ap);
+    req_t *r = req_append(conn, REQ_DONE, ZK_XID_AUTH, ZOO_SETAUTH_OP);
+    put_reply(&r->reply, ZK_XID_AUTH, 0, err ? ZAUTHFAILED : 0, NULL, 0);
+    if (err) {
+        LOG_W(SUB, "authentication failed for %s:%d", conn->ip, conn->port);
+        r->close_after = true;
+    }
+    conn_flush(conn);
+    return 0;
+}
+
+static int handle_request(conn_t *conn, const uint8_t *p, size_t n)
+{
+    coord_t *c = conn->coord;
+    jute_rd_t jr;
+    jute_rd_init(&jr, p, n);
+    zkp_RequestHeader h;
+    if (jute_decode(&zkp_RequestHeader_rec, &h, &jr))
+        return -1;
+    conn->recved++;
+    c->packets_received++;
+    conn->last_op = h.type;
+    conn->last_cxid = h.xid;
+    coord_session_touch(c, conn->sess);
+    if (conn->sess->closing)
+        return 0;   /* the session is going away; ZooKeeper ignores further requests */
+
+    if (h.type == ZOO_SETAUTH_OP)
+        return handle_auth(conn, p + jr.r.pos, n - jr.r.pos);
+    if (h.type == ZOO_SASL_OP) {
+        reply_now(conn, h.xid, ZUNIMPLEMENTED);
+        return 0;
+    }
+    if (h.type == ZOO_CLOSE_OP) {
+        conn->sess->closing = true;
+        submit_write(conn, h.xid, ZOO_CLOSE_OP, NULL);
+        conn_flush(conn);
+        return 0;
+    }
+    if (h.type == ZOO_RECONFIG_OP) {
+        reply_now(conn, h.xid, ZRECONFIGDISABLED);
+        return 0;
+    }
+
+    bool multi = h.type == ZOO_MULTI_OP || h.type == ZOO_MULTIREAD_OP;
+    const jute_rec_t *rec = multi ? NULL : zkp_request_rec(h.type);
+    bool known = multi || rec || h.type == ZOO_PING_OP || h.type == ZOO_WHOAMI_OP;
+    if (!known) {
+        LOG_W(SUB, "unknown request type %d from %s:%d; closing", h.type, conn->ip, conn->port);
+        req_t *r = req_append(conn, REQ_DONE, h.xid, h.type);
+        put_reply(&r->reply, h.xid, coord_last_zxid(c), ZUNIMPLEMENTED, NULL, 0);
+        r->close_after = true;
+        conn_flush(conn);
+        return 0;
+    }
+
+    void *body = NULL;
+    if (multi) {
+        prep_multi_t *m = xcalloc(1, sizeof *m);
+        if (prep_multi_decode(&jr, m)) {
+            free(m);
+            reply_now(conn, h.xid, ZMARSHALLINGERROR);
+            return 0;
+        }
+        body = m;
+    } else if (rec) {
+        body = xmalloc(rec->size);
+        if (jute_decode(rec, body, &jr)) {
+            free(body);
+            reply_now(conn, h.xid, ZMARSHALLINGERROR);
+            return 0;
+        }
+        if (jr.saw_nul) {
+            jute_free(rec, body);
+            free(body);
+            reply_now(conn, h.xid, ZBADARGUMENTS);
+            return 0;
+        }
+    }
+
+    if (h.type == ZOO_MULTI_OP) {
+        submit_write(conn, h.xid, h.type, body);
+        prep_multi_free(body);
+        free(body);
+        conn_flush(conn);
+        return 0;
+    }
+    if (is_read_op(h.type)) {
+        req_t *r = req_append(conn, REQ_QUEUED_READ, h.xid, h.type);
+        r->rec = rec;
+        r->body = body;
+        r->body_is_multi = h.type == ZOO_MULTIREAD_OP;
+        conn_flush(conn);
+        return 0;
+    }
+    submit_write(conn, h.xid, h.type, body);
+    if (rec) {
+        jute_free(rec, body);
+        free(body);
+    }
+    conn_flush(conn);
+    return 0;
+}
+
+/* ---- connection I/O ---- */
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    conn_t *conn = arg;
+    coord_t *c = conn->coord;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    while (conn->state != CONN_CLOSING) {
+        size_t avail = evbuffer_get_length(in);
+        if (avail < 4)
+            return;
+        uint8_t hdr[4];
+        evbuffer_copyout(in, hdr, 4);
+        if (conn->state == CONN_NEW && fourlw_is_command(hdr)) {
+            char cmd[5];
+            memcpy(cmd, hdr, 4);
+            cmd[4] = '\0';
+            evbuffer_drain(in, avail);
+            buf_t out = BUF_INIT;
+            fourlw_execute(c, conn, cmd, &out);
+            bufferevent_write(bev, out.data, out.len);
+            buf_free(&out);
+            conn_close(conn);
+            return;
+        }
+        int32_t len = (int32_t)be32_get(hdr);
+        if (len < 0 || len > c->cfg->jute_maxbuffer) {
+            LOG_W(SUB, "Len error %d from %s:%d (jute.maxbuffer is %d); closing the connection", len, conn->ip,
+                  conn->port, c->cfg->jute_maxbuffer);
+            conn_close(conn);
+            return;
+        }
+        if (avail < (size_t)len + 4)
+            return;
+        if (conn->state == CONN_CONNECTING)
+            return;   /* wait for the session to be committed before reading further */
+        const uint8_t *frame = evbuffer_pullup(in, (ssize_t)len + 4) + 4;
+        int rc;
+        if (conn->state == CONN_NEW)
+            rc = handle_connect(conn, frame, (size_t)len);
+        else
+            rc = handle_request(conn, frame, (size_t)len);
+        if (rc < 0) {
+            conn_close(conn);
+            return;
+        }
+        if (conn->state == CONN_CLOSING || !conn->bev)
+            return;
+        evbuffer_drain(in, (size_t)len + 4);
+        if (conn->nqueued >= MAX_QUEUED_PER_CONN && !conn->read_paused) {
+            conn->read_paused = true;
+            bufferevent_disable(bev, EV_READ);
+            return;
+        }
+    }
+}
+
+static void conn_free(conn_t *conn)
+{
+    coord_t *c = conn->coord;
+    while (conn->head) {
+        req_t *r = conn->head;
+        conn->head = r->next;
+        req_free(r);
+    }
+    if (conn->prev)
+        conn->prev->next = conn->next;
+    else
+        c->conns = conn->next;
+    if (conn->next)
+        conn->next->prev = conn->prev;
+    c->nconns--;
+    intptr_t cnt = (intptr_t)hmap_gets(&c->conns_per_ip, conn->ip);
+    if (cnt <= 1)
+        hmap_dels(&c->conns_per_ip, conn->ip);
+    else
+        hmap_puts(&c->conns_per_ip, conn->ip, (void *)(cnt - 1));
+    free(conn);
+}
+
+/* Connections are never freed inside a callback that may still use them: closing
+ * releases the socket, and coord_server_reap frees the struct at the end of the
+ * loop turn (as Redis's freeClientAsync). */
+static void conn_release_bev(conn_t *conn)
+{
+    if (conn->bev) {
+        bufferevent_free(conn->bev);
+        conn->bev = NULL;
+        conn->coord->nclosed++;
+    }
+}
+
+void coord_server_reap(coord_t *c)
+{
+    if (!c->nclosed)
+        return;
+    conn_t *conn = c->conns;
+    while (conn) {
+        conn_t *next = conn->next;
+        if (conn->state == CONN_CLOSING && !conn->bev)
+            conn_free(conn);
+        conn = next;
+    }
+    c->nclosed = 0;
+}
+
+static void on_write_done(struct bufferevent *bev, void *arg)
+{
+    conn_t *conn = arg;
+    if (conn->state == CONN_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        conn_release_bev(conn);
+}
+
+static void detach_session(conn_t *conn)
+{
+    if (conn->sess && conn->sess->conn == conn)
+        conn->sess->conn = NULL;   /* the session lives on until it expires or is closed */
+    conn->sess = NULL;
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    conn_t *conn = arg;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        detach_session(conn);
+        conn->state = CONN_CLOSING;
+        conn_release_bev(conn);
+    }
+}
+
+void conn_close(conn_t *conn)
+{
+    detach_session(conn);
+    conn->state = CONN_CLOSING;
+    if (!conn->bev)
+        return;
+    bufferevent_disable(conn->bev, EV_READ);
+    /* Let queued output (a final reply) drain first. */
+    if (evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0)
+        conn_release_bev(conn);
+    else
+        bufferevent_setcb(conn->bev, NULL, on_write_done, on_event, conn);
+}
+
+void coord_notify(void *ctx, int64_t session_id, int32_t type, const char *path)
+{
+    coord_t *c = ctx;
+    session_t *s = hmap_get64(&c->sessions, (uint64_t)session_id);
+    if (!s || !s->conn || s->conn->state != CONN_CONNECTED)
+        return;
+    buf_t out = BUF_INIT;
+    size_t f = zkp_frame_begin(&out);
+    zkp_ReplyHeader h = {ZK_XID_WATCH_EVENT, -1, 0};
+    jute_encode(&zkp_ReplyHeader_rec, &h, &out);
+    zkp_WatcherEvent ev = {type, ZK_STATE_SYNC_CONNECTED, (char *)path};
+    jute_encode(&zkp_WatcherEvent_rec, &ev, &out);
+    zkp_frame_end(&out, f);
+    conn_send(s->conn, out.data, out.len);
+    buf_free(&out);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+    coord_t *c = arg;
+    char ip[64] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+        port = ntohs(in->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+        port = ntohs(in6->sin6_port);
+        if (!strncmp(ip, "::ffff:", 7))
+            memmove(ip, ip + 7, strlen(ip + 7) + 1);
+    }
+    intptr_t cnt = (intptr_t)hmap_gets(&c->conns_per_ip, ip);
+    if (c->cfg->max_client_cnxns > 0 && cnt >= c->cfg->max_client_cnxns) {
+        LOG_W(SUB, "Too many connections from %s - max is %d", ip, c->cfg->max_client_cnxns);
+        evutil_closesocket(fd);
+        return;
+    }
+    hmap_puts(&c->conns_per_ip, ip, (void *)(cnt + 1));
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    conn_t *conn = xcalloc(1, sizeof *conn);
+    conn->coord = c;
+    snprintf(conn->ip, sizeof conn->ip, "%s", ip);
+    conn->port = port;
+    conn->established_ms = clock_wall_ms();
+    conn->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    bufferevent_setcb(conn->bev, on_read, NULL, on_event, conn);
+    bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+    conn->next = c->conns;
+    if (c->conns)
+        c->conns->prev = conn;
+    c->conns = conn;
+    c->nconns++;
+}
+
+int coord_server_listen(coord_t *c, char *err, size_t errlen)
+{
+    const char *addr = c->cfg->client_port_address;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t sl;
+    if (addr && strchr(addr, ':')) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)c->cfg->client_port);
+        if (inet_pton(AF_INET6, addr, &in6->sin6_addr) != 1)
+            goto badaddr;
+        sl = sizeof *in6;
+    } else if (addr) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)c->cfg->client_port);
+        if (!strcmp(addr, "localhost"))
+            addr = "127.0.0.1";
+        if (inet_pton(AF_INET, addr, &in->sin_addr) != 1)
+            goto badaddr;
+        sl = sizeof *in;
+    } else {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)c->cfg->client_port);
+        in6->sin6_addr = in6addr_any;
+        sl = sizeof *in6;
+    }
+    c->listener = evconnlistener_new_bind(c->base, on_accept, c, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
+                                          (struct sockaddr *)&ss, (int)sl);
+    if (!c->listener && !addr) {
+        /* no IPv6 on this host: fall back to IPv4 any */
+        struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->cfg->client_port)};
+        in.sin_addr.s_addr = htonl(INADDR_ANY);
+        c->listener = evconnlistener_new_bind(c->base, on_accept, c, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+                                              1024, (struct sockaddr *)&in, sizeof in);
+    }
+    if (!c->listener) {
+        snprintf(err, errlen, "cannot listen on %s:%d (clientPort): %s", addr ? addr : "0.0.0.0",
+                 c->cfg->client_port, strerror(errno));
+        return -1;
+    }
+    return 0;
+badaddr:
+    snprintf(err, errlen, "invalid value for clientPortAddress: '%s' (an IP address)", addr);
+    return -1;
+}
+
+void coord_server_close_all(coord_t *c)
+{
+    if (c->listener) {
+        evconnlistener_free(c->listener);
+        c->listener = NULL;
+    }
+    while (c->conns) {
+        conn_t *conn = c->conns;
+        detach_session(conn);
+        if (conn->bev) {
+            bufferevent_free(conn->bev);
+            conn->bev = NULL;
+        }
+        conn_free(conn);
+    }
+}
