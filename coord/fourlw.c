@@ -24,6 +24,12 @@ bool fourlw_is_command(const uint8_t *p)
     return false;
 }
 
+/* ZooKeeper 3.5+ keeps the root under two keys ("" and "/") and counts both. */
+static size_t zk_node_count(coord_t *c)
+{
+    return dt_node_count(c->dt) + 1;
+}
+
 static void put_version(buf_t *out)
 {
     buf_printf(out, "Zookeeper version: %s, built on %s %s UTC\n", COORD_VERSION, __DATE__, __TIME__);
@@ -43,7 +49,7 @@ static void put_latency_block(coord_t *c, buf_t *out)
     buf_printf(out, "Outstanding: %d\n", outstanding);
     buf_printf(out, "Zxid: 0x%" PRIx64 "\n", (uint64_t)coord_last_zxid(c));
     buf_printf(out, "Mode: %s\n", zab_role_name(c->zab));
-    buf_printf(out, "Node count: %zu\n", dt_node_count(c->dt));
+    buf_printf(out, "Node count: %zu\n", zk_node_count(c));
 }
 
 static void put_conn_line(conn_t *x, buf_t *out, bool detailed)
@@ -92,14 +98,12 @@ void fourlw_execute(coord_t *c, conn_t *conn, const char *cmd, buf_t *out)
         put_version(out);
         buf_puts(out, "Clients:\n");
         for (conn_t *x = c->conns; x; x = x->next)
-            if (x != conn)
-                put_conn_line(x, out, false);
+            put_conn_line(x, out, false);
         buf_puts(out, "\n");
         put_latency_block(c, out);
     } else if (!strcmp(cmd, "cons")) {
         for (conn_t *x = c->conns; x; x = x->next)
-            if (x != conn)
-                put_conn_line(x, out, true);
+            put_conn_line(x, out, true);
         buf_puts(out, "\n");
     } else if (!strcmp(cmd, "crst") || !strcmp(cmd, "srst")) {
         c->lat_min_us = c->lat_max_us = c->lat_sum_us = c->lat_n = 0;
@@ -155,7 +159,7 @@ void fourlw_execute(coord_t *c, conn_t *conn, const char *cmd, buf_t *out)
         buf_printf(out, "zk_packets_sent\t%" PRIu64 "\n", c->packets_sent);
         buf_printf(out, "zk_num_alive_connections\t%d\n", c->nconns);
         buf_printf(out, "zk_outstanding_requests\t%d\n", outstanding);
-        buf_printf(out, "zk_znode_count\t%zu\n", dt_node_count(c->dt));
+        buf_printf(out, "zk_znode_count\t%zu\n", zk_node_count(c));
         buf_printf(out, "zk_watch_count\t%zu\n", watch_count(c->watches));
         buf_printf(out, "zk_ephemerals_count\t%zu\n", dt_ephemeral_count(c->dt));
         buf_printf(out, "zk_approximate_data_size\t%zu\n", dt_data_bytes(c->dt));

@@ -435,6 +435,7 @@ int coord_node_open(coord_t *c, char *err, size_t errlen)
     if (txnlog_open(&c->log, &lo, last, err, errlen))
         return -1;
     c->prep = prep_new(c->dt);
+    prep_set_extended_types(c->prep, cfg->extended_types_enabled);
     c->watches = watch_new();
     dt_sessions_foreach(c->dt, restore_session, c);
     c->next_session_id = initial_session_id(cfg->my_id);

@@ -196,10 +196,7 @@ static void submit_write(conn_t *conn, int32_t xid, int32_t op, void *body)
     r->close_after = op == ZOO_CLOSE_OP;
     prep_ctx_t ctx = {.session_id = s->id, .auth = &s->auth, .zxid = zxid, .now_ms = clock_wall_ms(), .cxid = xid};
     buf_t txn = BUF_INIT;
-    if (op == ZOO_CREATETTL_OP && !c->cfg->extended_types_enabled)
-        prep_error(c->prep, &ctx, ZUNIMPLEMENTED, &txn);   /* TTL nodes need extendedTypesEnabled=true */
-    else
-        prep_request(c->prep, &ctx, op, body, &txn);
+    prep_request(c->prep, &ctx, op, body, &txn);
     if (coord_propose(c, &txn) < 0) {
         put_reply(&r->reply, xid, coord_last_zxid(c), ZSYSTEMERROR, NULL, 0);
         r->state = REQ_DONE;
@@ -325,6 +322,14 @@ static int handle_connect(conn_t *conn, const uint8_t *p, size_t n)
 
     if (req.sessionId != 0) {
         session_t *s = hmap_get64(&c->sessions, (uint64_t)req.sessionId);
+        /* As ZooKeeper: a reconnect first drops the connection that holds the session,
+         * whether or not the password then checks out. */
+        if (s && s->conn && s->conn != conn) {
+            conn_t *old = s->conn;
+            old->sess = NULL;
+            s->conn = NULL;
+            conn_close(old);
+        }
         uint8_t pw[16];
         coord_session_password(req.sessionId, pw);
         bool ok = s && s->committed && !s->closing && req.passwd.len == 16 && !memcmp(pw, req.passwd.data, 16);
@@ -334,11 +339,6 @@ static int handle_connect(conn_t *conn, const uint8_t *p, size_t n)
                   conn->ip, conn->port);
             refuse_session(conn);
             return 1;
-        }
-        if (s->conn && s->conn != conn) {
-            conn_t *old = s->conn;
-            old->sess = NULL;
-            conn_close(old);
         }
         s->conn = conn;
         s->timeout = timeout;
@@ -424,6 +424,10 @@ static int handle_request(conn_t *conn, const uint8_t *p, size_t n)
         conn_flush(conn);
         return 0;
     }
+    if (h.type == ZOO_CREATESESSION_OP) {
+        reply_now(conn, h.xid, ZMARSHALLINGERROR);   /* only valid as the handshake */
+        return 0;
+    }
     if (h.type == ZOO_RECONFIG_OP) {
         reply_now(conn, h.xid, ZRECONFIGDISABLED);
         return 0;
@@ -458,9 +462,11 @@ static int handle_request(conn_t *conn, const uint8_t *p, size_t n)
             return 0;
         }
         if (jr.saw_nul) {
+            /* A path with a NUL byte: writes are refused as bad arguments, reads simply find
+             * no such node (both as ZooKeeper). */
             jute_free(rec, body);
             free(body);
-            reply_now(conn, h.xid, ZBADARGUMENTS);
+            reply_now(conn, h.xid, is_read_op(h.type) ? ZNONODE : ZBADARGUMENTS);
             return 0;
         }
     }

@@ -130,11 +130,14 @@ jute_buf_t jute_buf_dup(const void *p, int32_t len)
     return b;
 }
 
-/* A vector's count can't exceed what is left: each element takes >= 1 byte. */
+/* A vector's count can't exceed what is left: each element takes >= 1 byte. A negative
+ * count other than -1 reads as an empty vector, as ZooKeeper's jute does. */
 static int32_t get_count(jute_rd_t *jr)
 {
     int32_t n = jute_get_int(jr);
-    if (!jute_ok(jr) || n < -1 || (n > 0 && (size_t)n > jute_left(jr))) {
+    if (jute_ok(jr) && n < -1)
+        return 0;
+    if (!jute_ok(jr) || (n > 0 && (size_t)n > jute_left(jr))) {
         jr->r.err = 1;
         return -2;
     }
