@@ -806,9 +806,7 @@ static void preallocate(txnlog_t *log, int64_t need)
     int64_t chunk = log->opts.prealloc_bytes;
     if (chunk <= 0 || need <= log->alloc_end || log->prealloc_failed)
         return;
-    int64_t end = log->alloc_end;
-    while (end < need)
-        end += chunk;
+    int64_t end = log->alloc_end + (need - log->alloc_end + chunk - 1) / chunk * chunk;
     int rc = fallocate(log->fd, 0, log->alloc_end, end - log->alloc_end);
     if (rc != 0 && (errno == EOPNOTSUPP || errno == ENOSYS))
         rc = ftruncate(log->fd, end); /* sparse, as ZooKeeper does */
