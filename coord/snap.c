@@ -47,7 +47,7 @@
 #define WBUF_SIZE (1u << 20)
 #define MIN_RETAIN 3
 
-static const uint8_t HDR_MAGIC[4] = {'G', 'Z', 'S', 'N'};
+static const uint8_t HDR_MAGIC[4] = {'G', 'Z', 'S', 'N'}; /* STOR_SNAP_MAGIC */
 static const uint8_t TRL_MAGIC[4] = {'G', 'Z', 'S', 'E'};
 
 /* ---------------------------------------------------------------- writing */
@@ -378,8 +378,12 @@ static bool frame_ok(const char *path, int64_t zxid)
     return ok;
 }
 
-static int remove_file(const char *path, int *removed, char *err, size_t errlen)
+static int remove_file(const char *path, const char *magic, int *removed, char *err, size_t errlen)
 {
+    if (magic && !stor_is_ours(path, magic)) {
+        LOG_W("snap", "purge: leaving %s alone: not a Gregor file", path);
+        return 0;
+    }
     if (unlink(path) != 0 && errno != ENOENT) {
         stor_errf(err, errlen, "cannot remove %s: %s", path, strerror(errno));
         return -1;
@@ -412,7 +416,7 @@ static int purge_temps(const char *v2, int *removed, char *err, size_t errlen)
         if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
             continue; /* possibly still being written */
         char *p = xasprintf("%s/%s", v2, de->d_name);
-        ret = remove_file(p, removed, err, errlen);
+        ret = remove_file(p, NULL, removed, err, errlen);
         free(p);
     }
     closedir(d);
@@ -447,7 +451,7 @@ int snap_purge(const char *snap_dir, const char *log_dir, int retain, char *err,
     if (oldest_kept >= 0) {
         for (size_t i = 0; i < sn && sz[i] < oldest_kept && ret == 0; i++) {
             char *p = stor_file_path(sv2, SNAP_PREFIX, sz[i]);
-            ret = remove_file(p, &removed, err, errlen);
+            ret = remove_file(p, STOR_SNAP_MAGIC, &removed, err, errlen);
             free(p);
         }
         /* keep the newest log starting at or before oldest_kept (it holds oldest_kept + 1)
@@ -461,7 +465,7 @@ int snap_purge(const char *snap_dir, const char *log_dir, int retain, char *err,
             }
         for (size_t i = 0; found && i < need && ret == 0; i++) {
             char *p = stor_file_path(lv2, STOR_LOG_PREFIX, lz[i]);
-            ret = remove_file(p, &removed, err, errlen);
+            ret = remove_file(p, STOR_LOG_MAGIC, &removed, err, errlen);
             free(p);
         }
     }

@@ -39,7 +39,8 @@ int snap_load_latest(const char *dir, int64_t *zxid, uint8_t **data, size_t *len
    the oldest retained one; delete the rest. Returns the number of files removed.
    (-1 on error.) Only structurally intact snapshots count towards `retain` (header and
    trailer checked, not the body checksum); a damaged one is removed only if it is older
-   than the oldest retained one. Leftover temp files of dead writers are removed too. */
+   than the oldest retained one. Leftover temp files of dead writers are removed too.
+   Files with a Gregor name but another format (e.g. ZooKeeper's own) are left alone. */
 int snap_purge(const char *snap_dir, const char *log_dir, int retain, char *err, size_t errlen);
 
 /* For the 4lw `dirs`: total bytes of snapshots and logs. (0 if none, -1 on error.) */

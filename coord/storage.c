@@ -177,6 +177,19 @@ int64_t stor_bytes(const char *dir, const char *prefix)
     return total;
 }
 
+bool stor_is_ours(const char *path, const char *magic)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return true;
+    uint8_t h[4];
+    ssize_t got = stor_pread_full(fd, h, sizeof h, 0);
+    close(fd);
+    if (got < (ssize_t)sizeof h)
+        return true;
+    return memcmp(h, magic, 4) == 0 || (h[0] | h[1] | h[2] | h[3]) == 0;
+}
+
 int stor_fsync_dir(const char *path)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

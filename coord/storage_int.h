@@ -14,6 +14,8 @@
 #define STOR_VERSION_DIR "version-2"
 #define STOR_LOG_PREFIX "log."
 #define STOR_SNAP_PREFIX "snapshot."
+#define STOR_LOG_MAGIC "GZLG"
+#define STOR_SNAP_MAGIC "GZSN"
 
 /* Formats a message into err (if err && errlen). */
 void stor_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -33,6 +35,10 @@ bool stor_parse_name(const char *name, const char *prefix, int64_t *zxid);
 int stor_list(const char *v2, const char *prefix, int64_t **zxids, size_t *n, char *err, size_t errlen);
 /* Sum of st_size over "<prefix><hex>" files in dir/version-2; 0 if none, -1 on error. */
 int64_t stor_bytes(const char *dir, const char *prefix);
+
+/* True unless the file at path starts with 4 bytes that are neither `magic` nor zeros
+ * (purge removes only files that are Gregor's own, or too damaged to tell). */
+bool stor_is_ours(const char *path, const char *magic);
 
 /* fsyncs a directory so that creates, renames and unlinks in it are durable. 0 or -1 (errno set). */
 int stor_fsync_dir(const char *path);

@@ -35,7 +35,8 @@
  *     (fdatasync succeeds only once every page is on disk, so nothing after a hole was
  *     acknowledged): cut at D. Otherwise acknowledged data was corrupted: refuse.
  *   - a newest file with no intact record is removed, and the one before it becomes
- *     the newest.
+ *     the newest; but a header that is neither intact nor a partial write of the
+ *     expected header (a foreign or damaged file) is an error.
  * Every older file must end cleanly (EOF or all zeros); damage there is an error. */
 #include "coord/txnlog.h"
 
@@ -64,7 +65,7 @@
 #define SECTOR 512
 #define DEFAULT_FSYNC_WARN_MS 1000
 
-static const uint8_t FILE_MAGIC[4] = {'G', 'Z', 'L', 'G'};
+static const uint8_t FILE_MAGIC[4] = {'G', 'Z', 'L', 'G'}; /* STOR_LOG_MAGIC */
 
 /* ---------------------------------------------------------------- encoding */
 
@@ -179,6 +180,22 @@ static int lf_check_header(lfile_t *f, const char **why)
         return LR_BAD;
     }
     return LR_OK;
+}
+
+/* For a header that failed lf_check_header: 0 if every byte present is zero or what
+ * txnlog would have written there (a header torn at creation), 1 if not, LR_IO. */
+static int lf_header_foreign(lfile_t *f)
+{
+    buf_t want = BUF_INIT;
+    put_file_header(&want, f->name_zxid);
+    uint8_t h[FHDR_LEN];
+    ssize_t got = stor_pread_full(f->fd, h, sizeof h, 0);
+    int foreign = 0;
+    for (ssize_t i = 0; i < got; i++)
+        if (h[i] != 0 && h[i] != want.data[i])
+            foreign = 1;
+    buf_free(&want);
+    return got < 0 ? LR_IO : foreign;
 }
 
 /* Reads the record at off. A valid record has zxid > prev and, if want >= 0, zxid == want. */
@@ -354,15 +371,22 @@ static int repair_newest(lfile_t *f, const char *v2, char *err, size_t errlen)
     int64_t intact_at = -1; /* offset of an intact record after the damage */
     rec_t r;
     if (hdr == LR_BAD) {
+        /* The header is written with the first batch, so a header that never fully
+         * reached the disk means no record in the file was acknowledged. Anything but
+         * such a partial header (zeros or a prefix of the expected bytes) is damage or
+         * a foreign file: leave it alone. */
+        int foreign = lf_header_foreign(f);
+        if (foreign == LR_IO)
+            goto io_error;
+        if (foreign) {
+            stor_errf(err, errlen, "txn log %s has a damaged or foreign file header (%s); refusing to "
+                      "start. Move the file away if its records are not needed", f->path, why);
+            return -1;
+        }
         memset(&w, 0, sizeof w);
         w.end = 0;
         w.stop = LR_BAD;
         w.why = why;
-        int rc = lf_read_rec(f, FHDR_LEN, -1, f->name_zxid, &r);
-        if (rc == LR_IO)
-            goto io_error;
-        if (rc == LR_OK)
-            intact_at = FHDR_LEN;
     } else {
         if (lf_walk(f, -1, INT64_MAX, INT64_MAX, NULL, NULL, &w, err, errlen) != 0)
             return -1;
@@ -782,9 +806,7 @@ static void preallocate(txnlog_t *log, int64_t need)
     int64_t chunk = log->opts.prealloc_bytes;
     if (chunk <= 0 || need <= log->alloc_end || log->prealloc_failed)
         return;
-    int64_t end = log->alloc_end;
-    while (end < need)
-        end += chunk;
+    int64_t end = log->alloc_end + (need - log->alloc_end + chunk - 1) / chunk * chunk;
     int rc = fallocate(log->fd, 0, log->alloc_end, end - log->alloc_end);
     if (rc != 0 && (errno == EOPNOTSUPP || errno == ENOSYS))
         rc = ftruncate(log->fd, end); /* sparse, as ZooKeeper does */

@@ -9,6 +9,14 @@
  * fdatasyncs once (group commit). Reading: txnlog_replay (recovery, repairs a torn
  * tail), txnlog_read_from (read-only, for DIFFs), txnlog_truncate (TRUNC).
  *
+ * Intended use by the server:
+ *   start:    snap_load_latest(dataDir) -> zxid S (or 0); txnlog_replay(dataLogDir, S, apply)
+ *             -> last; txnlog_open(..., last).
+ *   each turn of the event loop: txnlog_append per txn; then one txnlog_sync; acknowledge
+ *             the turn's txns only if it returned 0.
+ *   snapshot at zxid Z: snap_write(dataDir, Z, ...), then txnlog_roll so later txns start
+ *             a new file that purge can keep while older files go; snap_purge periodically.
+ *
  * Locality: a txnlog_t is used by one thread (the event loop). The free functions
  * taking a directory keep no state and may be called from any thread or a forked
  * child, but must not run concurrently with an open txnlog_t on the same directory

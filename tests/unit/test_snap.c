@@ -359,10 +359,38 @@ START_TEST(purge_removes_stale_temp_files_only)
     f = fopen(live, "w");
     fclose(f);
     char err[256];
-    ck_assert_int_eq(snap_purge(sd, sd, 3, err, sizeof err), 1);
+    /* a ZooKeeper snapshot and log under Gregor's names, older than everything kept */
+    char *zks = xasprintf("%s/version-2/snapshot.1", sd);
+    char *zkl = xasprintf("%s/version-2/log.1", sd);
+    f = fopen(zks, "w");
+    fputs("ZKSN\0\0\0\2", f);
+    fclose(f);
+    f = fopen(zkl, "w");
+    fputs("ZKLG\0\0\0\2", f);
+    fclose(f);
+    put_snap(sd, 8, 10);
+    put_snap(sd, 9, 10);
+    char *log2 = xasprintf("%s/version-2/log.2", sd);
+    char *log3 = xasprintf("%s/version-2/log.3", sd);
+    f = fopen(log2, "w");
+    fputs("GZLG", f);
+    fclose(f);
+    f = fopen(log3, "w");
+    fputs("GZLG", f);
+    fclose(f);
+    /* kept snapshots 9, 8, 5; log.3 holds zxid 6 on; removed: the dead temp file, log.2 */
+    ck_assert_int_eq(snap_purge(sd, sd, 3, err, sizeof err), 2);
     ck_assert_int_eq(fsize(dead), -1);
+    ck_assert_int_eq(fsize(log2), -1);
+    ck_assert_int_eq(fsize(log3), 4);
+    ck_assert_int_eq(fsize(zks), 4); /* fputs stops at the NUL: "ZKSN" */
+    ck_assert_int_eq(fsize(zkl), 4);
+    free(zks);
+    free(zkl);
+    free(log2);
+    free(log3);
     ck_assert_int_eq(fsize(live), 0);
-    expect_latest(sd, 5, 10); /* temp files are never loaded */
+    expect_latest(sd, 9, 10); /* temp files are never loaded */
     free(dead);
     free(live);
     free(sd);

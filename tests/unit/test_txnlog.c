@@ -571,6 +571,46 @@ START_TEST(older_file_corruption_is_an_error)
 }
 END_TEST
 
+/* The newest file's header is neither intact nor a torn write of it: never removed. */
+START_TEST(foreign_or_damaged_newest_header_refused)
+{
+    char *d = tdir("foreign");
+    write_log(d, 1, 3);
+    char *p = logpath(d, 1);
+    size_t len;
+    uint8_t *orig = slurp(p, &len);
+    coll_t c = {0};
+    char err[512];
+    int64_t last;
+    uint8_t *mod = xmalloc(len);
+    /* a ZooKeeper log: magic "ZKLG" */
+    memcpy(mod, orig, len);
+    memcpy(mod, "ZKLG", 4);
+    spit(p, mod, len);
+    ck_assert_int_eq(replay(d, 0, &c, &last, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "foreign") && strstr(err, "bad magic"), "%s", err);
+    ck_assert_int_eq(fsize(p), (int64_t)len);
+    /* a bit flip in a synced header */
+    memcpy(mod, orig, len);
+    mod[20] ^= 4;
+    spit(p, mod, len);
+    ck_assert_int_eq(replay(d, 0, &c, &last, err, sizeof err), -1);
+    ck_assert_int_eq(fsize(p), (int64_t)len);
+    /* a header torn at creation (a zeroed sector) is a file nobody was told about */
+    memcpy(mod, orig, len);
+    memset(mod, 0, 28);
+    spit(p, mod, len);
+    ck_assert_int_eq(replay(d, 0, &c, &last, err, sizeof err), 0);
+    ck_assert_uint_eq(c.n, 0);
+    ck_assert_int_eq(fsize(p), -1);
+    free(mod);
+    coll_free(&c);
+    free(orig);
+    free(p);
+    free(d);
+}
+END_TEST
+
 /* A crash anywhere in the second file of a roll: every byte offset. */
 START_TEST(crash_across_roll_every_offset)
 {
@@ -1084,6 +1124,7 @@ int main(void)
     tcase_add_test(tc, mid_file_corruption_refused);
     tcase_add_test(tc, torn_sector_mid_file_truncated);
     tcase_add_test(tc, older_file_corruption_is_an_error);
+    tcase_add_test(tc, foreign_or_damaged_newest_header_refused);
     tcase_add_test(tc, crash_across_roll_every_offset);
     tcase_add_test(tc, replay_order_across_files);
     tcase_add_test(tc, roll_bytes_and_roll_with_pending);
