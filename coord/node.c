@@ -273,6 +273,12 @@ void coord_after_events(coord_t *c)
                 LOG_E(SUB, "transaction log write failed: %s; failing the writes that were not durable", err);
             c->disk_error = true;
             fail_unlogged(c);
+            if (txnlog_broken(c->log)) {
+                /* Even cutting the log back failed: stop rather than risk acknowledging
+                 * anything; recovery at restart repairs the file. */
+                LOG_E(SUB, "the transaction log cannot be repaired in place; exiting (restart recovers it)");
+                exit(3);
+            }
             return;
         }
         if (c->disk_error)

@@ -150,6 +150,8 @@ static void execute_read(conn_t *conn, req_t *r)
         else
             watch_add(c->watches, aw->path,
                       aw->mode == ZK_ADDWATCH_PERSISTENT ? WATCH_PERSISTENT : WATCH_PERSISTENT_RECURSIVE, s->id);
+        if (!err)
+            jute_put_int(&body, 0);   /* 3.8 answers addWatch with an ErrorResponse(0) body */
         break;
     }
     case ZOO_REMOVEWATCHES_OP:
@@ -512,6 +514,10 @@ static void on_read(struct bufferevent *bev, void *arg)
             char cmd[5];
             memcpy(cmd, hdr, 4);
             cmd[4] = '\0';
+            if (!strcmp(cmd, "stmk") && avail < 12) {
+                conn_close(conn);   /* stmk carries an 8-byte mask; without it ZooKeeper just closes */
+                return;
+            }
             evbuffer_drain(in, avail);
             buf_t out = BUF_INIT;
             fourlw_execute(c, conn, cmd, &out);
