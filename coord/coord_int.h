@@ -19,6 +19,7 @@
 #include "coord/watch.h"
 #include "coord/zab.h"
 #include "coord/zread.h"
+#include "coord/zreq.h"
 
 #define COORD_VERSION "3.8.0-gregor-0.1"
 
@@ -34,12 +35,10 @@ typedef struct req_s {
     int32_t xid;
     int32_t op;
     int64_t zxid;              /* pending write: the zxid of its txn */
-    const jute_rec_t *rec;     /* queued read: its decoded body */
-    void *body;
+    zreq_body_t req;           /* queued read: its decoded body */
     buf_t reply;               /* REQ_DONE: the whole framed reply */
     int64_t start_us;
     bool close_after;          /* closeSession: close the connection after the reply */
-    bool body_is_multi;        /* body is a prep_multi_t */
 } req_t;
 
 typedef enum { CONN_NEW, CONN_CONNECTING, CONN_CONNECTED, CONN_CLOSING } conn_state_t;

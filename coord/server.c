@@ -23,6 +23,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "coord/coord_int.h"
+#include "coord/zreq.h"
 
 #define SUB "server"
 #define MAX_QUEUED_PER_CONN 10000
@@ -89,32 +90,12 @@ static req_t *req_append(conn_t *conn, req_state_t st, int32_t xid, int32_t op)
 
 static void req_free(req_t *r)
 {
-    if (r->body) {
-        if (r->body_is_multi)
-            prep_multi_free(r->body);
-        else
-            jute_free(r->rec, r->body);
-        free(r->body);
-    }
+    zreq_body_free(&r->req);
     buf_free(&r->reply);
     free(r);
 }
 
 /* ---- reads ---- */
-
-static bool is_read_op(int op)
-{
-    switch (op) {
-    case ZOO_EXISTS_OP: case ZOO_GETDATA_OP: case ZOO_GETCHILDREN_OP: case ZOO_GETCHILDREN2_OP:
-    case ZOO_GETACL_OP: case ZOO_GETALLCHILDRENNUMBER_OP: case ZOO_GETEPHEMERALS_OP:
-    case ZOO_MULTIREAD_OP: case ZOO_WHOAMI_OP: case ZOO_SYNC_OP: case ZOO_PING_OP:
-    case ZOO_SETWATCHES_OP: case ZOO_SETWATCHES2_OP: case ZOO_ADDWATCH_OP:
-    case ZOO_REMOVEWATCHES_OP: case ZOO_CHECKWATCHES_OP:
-        return true;
-    default:
-        return false;
-    }
-}
 
 /* Executes a read (or a local watch operation) now and stores the framed reply in r. */
 static void execute_read(conn_t *conn, req_t *r)
@@ -131,9 +112,9 @@ static void execute_read(conn_t *conn, req_t *r)
     case ZOO_SETWATCHES2_OP: {
         zkp_SetWatches2 sw2;
         memset(&sw2, 0, sizeof sw2);
-        const zkp_SetWatches2 *sw = r->body;
+        const zkp_SetWatches2 *sw = r->req.body;
         if (r->op == ZOO_SETWATCHES_OP) {
-            const zkp_SetWatches *w1 = r->body;
+            const zkp_SetWatches *w1 = r->req.body;
             sw2.relativeZxid = w1->relativeZxid;
             sw2.dataWatches = w1->dataWatches;
             sw2.existWatches = w1->existWatches;
@@ -144,7 +125,7 @@ static void execute_read(conn_t *conn, req_t *r)
         break;
     }
     case ZOO_ADDWATCH_OP: {
-        const zkp_AddWatchRequest *aw = r->body;
+        const zkp_AddWatchRequest *aw = r->req.body;
         if (aw->mode != ZK_ADDWATCH_PERSISTENT && aw->mode != ZK_ADDWATCH_PERSISTENT_RECURSIVE)
             err = ZBADARGUMENTS;
         else
@@ -156,15 +137,15 @@ static void execute_read(conn_t *conn, req_t *r)
     }
     case ZOO_REMOVEWATCHES_OP:
     case ZOO_CHECKWATCHES_OP: {
-        const zkp_RemoveWatchesRequest *rw = r->body;
+        const zkp_RemoveWatchesRequest *rw = r->req.body;
         err = watch_remove(c->watches, s->id, rw->path, rw->type, r->op == ZOO_REMOVEWATCHES_OP, coord_notify, c);
         break;
     }
     default: {
         zread_watch_t w = {0, NULL, 0};
-        err = zread_execute(c->dt, s->id, &s->auth, r->op, r->body, &body, &w);
+        err = zread_execute(c->dt, s->id, &s->auth, r->op, r->req.body, &body, &w);
         if (w.kind) {
-            const char *path = ((const zkp_PathWatchRequest *)r->body)->path;
+            const char *path = ((const zkp_PathWatchRequest *)r->req.body)->path;
             watch_add(c->watches, path, (enum watch_kind)w.kind, s->id);
         }
         for (size_t i = 0; i < w.n; i++)
@@ -435,10 +416,8 @@ static int handle_request(conn_t *conn, const uint8_t *p, size_t n)
         return 0;
     }
 
-    bool multi = h.type == ZOO_MULTI_OP || h.type == ZOO_MULTIREAD_OP;
-    const jute_rec_t *rec = multi ? NULL : zkp_request_rec(h.type);
-    bool known = multi || rec || h.type == ZOO_PING_OP || h.type == ZOO_WHOAMI_OP;
-    if (!known) {
+    enum zreq_class cls = zreq_classify(h.type);
+    if (cls != ZREQ_READ && cls != ZREQ_WRITE) {
         LOG_W(SUB, "unknown request type %d from %s:%d; closing", h.type, conn->ip, conn->port);
         req_t *r = req_append(conn, REQ_DONE, h.xid, h.type);
         put_reply(&r->reply, h.xid, coord_last_zxid(c), ZUNIMPLEMENTED, NULL, 0);
@@ -446,52 +425,18 @@ static int handle_request(conn_t *conn, const uint8_t *p, size_t n)
         conn_flush(conn);
         return 0;
     }
-
-    void *body = NULL;
-    if (multi) {
-        prep_multi_t *m = xcalloc(1, sizeof *m);
-        if (prep_multi_decode(&jr, m)) {
-            free(m);
-            reply_now(conn, h.xid, ZMARSHALLINGERROR);
-            return 0;
-        }
-        body = m;
-    } else if (rec) {
-        body = xmalloc(rec->size);
-        if (jute_decode(rec, body, &jr)) {
-            free(body);
-            reply_now(conn, h.xid, ZMARSHALLINGERROR);
-            return 0;
-        }
-        if (jr.saw_nul) {
-            /* A path with a NUL byte: writes are refused as bad arguments, reads simply find
-             * no such node (both as ZooKeeper). */
-            jute_free(rec, body);
-            free(body);
-            reply_now(conn, h.xid, is_read_op(h.type) ? ZNONODE : ZBADARGUMENTS);
-            return 0;
-        }
-    }
-
-    if (h.type == ZOO_MULTI_OP) {
-        submit_write(conn, h.xid, h.type, body);
-        prep_multi_free(body);
-        free(body);
-        conn_flush(conn);
+    zreq_body_t body;
+    int err = zreq_decode(h.type, &jr, &body);
+    if (err) {
+        reply_now(conn, h.xid, err);
         return 0;
     }
-    if (is_read_op(h.type)) {
+    if (cls == ZREQ_READ) {
         req_t *r = req_append(conn, REQ_QUEUED_READ, h.xid, h.type);
-        r->rec = rec;
-        r->body = body;
-        r->body_is_multi = h.type == ZOO_MULTIREAD_OP;
-        conn_flush(conn);
-        return 0;
-    }
-    submit_write(conn, h.xid, h.type, body);
-    if (rec) {
-        jute_free(rec, body);
-        free(body);
+        r->req = body;   /* executed when it reaches the head of the queue */
+    } else {
+        submit_write(conn, h.xid, h.type, body.body);
+        zreq_body_free(&body);
     }
     conn_flush(conn);
     return 0;
