@@ -785,6 +785,10 @@ int prep_request(prep_t *p, const prep_ctx_t *ctx, int op, const void *req, buf_
         buf_free(&body);
         return err;
     }
+    case ZOO_RECONFIG_OP:
+        /* reconfigEnabled=false (3.8's default): refused, but the failure takes a zxid */
+        prep_error(p, ctx, ZRECONFIGDISABLED, out);
+        return ZRECONFIGDISABLED;
     default: prep_error(p, ctx, ZUNIMPLEMENTED, out); return ZUNIMPLEMENTED;
     }
 }

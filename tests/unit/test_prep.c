@@ -99,6 +99,10 @@ START_TEST(failed_write_is_an_error_txn)
     ck_assert_int_eq(prep_request(h.prep, &c, ZOO_GETDATA_OP, &rd, &txn), ZUNIMPLEMENTED);
     buf_free(&txn);
     c = h_ctx(&h, SID1);
+    zkp_ReconfigRequest rc = {NULL, NULL, "server.1=127.0.0.1:1:2", -1};
+    ck_assert_int_eq(prep_request(h.prep, &c, ZOO_RECONFIG_OP, &rc, &txn), ZRECONFIGDISABLED);   /* live 3.8.0 */
+    buf_free(&txn);
+    c = h_ctx(&h, SID1);
     prep_error(h.prep, &c, ZMARSHALLINGERROR, &txn);
     dt_result_t res;
     ck_assert_int_eq(h_apply(&h, &txn, &res), 0);
@@ -288,6 +292,10 @@ START_TEST(multi_ops_rebuilt_from_flags_like_3_8_0)
     dt_result_t res;
     h_run(&h, 0, ZOO_MULTI_OP, &m, &res);
     ck_assert_int_eq(res.txn_err, 0);
+    /* as a live 3.8.0: a create result (path only), then a create2-typed one (path + Stat) */
+    ck_assert_str_eq(h_hex(res.reply.data, 15), "000000010000000000000000022f61");
+    ck_assert_int_eq((int32_t)be32_get(res.reply.data + 15), ZOO_CREATE2_OP);
+    ck_assert_int_eq((int32_t)be32_get(res.reply.data + 15 + 9 + 6 + 68), ZOO_CREATE_OP);
     dt_result_free(&res);
     ck_assert(dt_node_ephemeral_owner(dt_get(h.dt, "/a")) == 0);
     ck_assert(dt_node_ephemeral_owner(dt_get(h.dt, "/b")) == ZK_CONTAINER_EPHEMERAL_OWNER);
