@@ -270,7 +270,13 @@ static bool bad_char(uint32_t c)
 
 int prep_validate_path(const char *path, bool sequential)
 {
-    (void)sequential;
+    if (sequential && path && *path) {
+        /* the suffix is appended before 3.8 validates: check the path as it will be */
+        char *full = xasprintf("%s0000000000", path);
+        int err = prep_validate_path(full, false);
+        free(full);
+        return err;
+    }
     if (!path || !*path || path[0] != '/')
         return ZBADARGUMENTS;
     size_t n = strlen(path);

@@ -48,7 +48,8 @@ typedef struct prep_ctx_s {
  * struct of zkp_request_rec(type). Accepted op types: create, create2, createContainer,
  * createTTL, delete, setData, check, getData, getChildren (the last two for multiRead).
  * Returns 0, or -1 on malformed input / unknown op type (out left empty). Free with
- * prep_multi_free. */
+ * prep_multi_free. On -1, 3.8 answers a multi with an error txn ZMARSHALLINGERROR (use
+ * prep_error: it takes a zxid) and a multiRead with err ZMARSHALLINGERROR (no zxid). */
 typedef struct prep_multi_op_s {
     int32_t type;
     void *req;

@@ -70,6 +70,10 @@ START_TEST(path_errors_like_3_8)
     ck_assert_int_eq(prep_validate_path("/a/b", false), 0);
     ck_assert_int_eq(prep_validate_path("/", false), 0);
     ck_assert_int_eq(prep_validate_path(NULL, false), ZBADARGUMENTS);
+    ck_assert_int_eq(prep_validate_path("/a/", false), ZBADARGUMENTS);
+    ck_assert_int_eq(prep_validate_path("/a/", true), 0);
+    ck_assert_int_eq(prep_validate_path("/a//", true), ZBADARGUMENTS);
+    ck_assert_int_eq(prep_validate_path("/a/.", true), 0);   /* ".0000000000" is a fine name */
     h_fini(&h);
 }
 END_TEST
