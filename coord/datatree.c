@@ -819,7 +819,9 @@ static void apply_multi(dt_t *dt, const zkp_TxnHeader *h, sub_txn_t *subs, size_
             jute_put_int(&res->reply, err);
             continue;
         }
-        put_multi_header(&res->reply, s->type, false, 0);
+        /* 3.8 answers every create that returns a Stat with a create2-typed result */
+        int32_t rtype = s->type == ZOO_CREATETTL_OP || s->type == ZOO_CREATECONTAINER_OP ? ZOO_CREATE2_OP : s->type;
+        put_multi_header(&res->reply, rtype, false, 0);
         switch (s->type) {
         case ZOO_CREATE_OP: jute_put_ustring(&res->reply, path); break;
         case ZOO_CREATE2_OP:

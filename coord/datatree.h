@@ -97,7 +97,9 @@ typedef struct dt_result_s {
     buf_t reply;          /* jute-encoded reply body for the originating request (empty on error):
                              create: path; create2/createContainer/createTTL: path + Stat;
                              setData/setACL: Stat; delete/check/closeSession/createSession: empty;
-                             multi: the full multi response incl. the {-1,true,-1} end marker. */
+                             multi: the full multi response incl. the {-1,true,-1} end marker
+                             (per op as 3.8: create -> path; create2/TTL/container -> a create2-typed
+                             result with path + Stat; setData -> Stat; failures -> {-1,false,err}+err). */
     dt_event_t *events;   /* watch events to fire, in order */
     size_t nevents;
     bool close_connection; /* a standalone check: 3.8 cannot encode its reply and drops the

@@ -270,7 +270,13 @@ static bool bad_char(uint32_t c)
 
 int prep_validate_path(const char *path, bool sequential)
 {
-    (void)sequential;
+    if (sequential && path && *path) {
+        /* the suffix is appended before 3.8 validates: check the path as it will be */
+        char *full = xasprintf("%s0000000000", path);
+        int err = prep_validate_path(full, false);
+        free(full);
+        return err;
+    }
     if (!path || !*path || path[0] != '/')
         return ZBADARGUMENTS;
     size_t n = strlen(path);
@@ -619,20 +625,65 @@ static int prep_op(prep_t *p, const prep_ctx_t *ctx, const op_in_t *in, buf_t *b
     }
 }
 
+/* 3.8.0's MultiOperationRecord rebuilds create ops from their flags: the op type becomes
+ * createTTL / createContainer / create by CreateMode (invalid flags count as PERSISTENT), so
+ * a create2 inside a multi is answered like a create (path only), as a live 3.8.0 does. A
+ * createTTL op with non-TTL flags becomes a plain create (its ttl dropped); a create-family
+ * op with TTL flags but no ttl field cannot be prepared (ZMARSHALLINGERROR). */
+static int multi_normalize(const prep_multi_op_t *op, int32_t *type, const void **req, zkp_CreateRequest *tmp)
+{
+    *type = op->type;
+    *req = op->req;
+    if (!op->req)
+        return ZOK;
+    int32_t flags;
+    switch (op->type) {
+    case ZOO_CREATE_OP:
+    case ZOO_CREATE2_OP:
+    case ZOO_CREATECONTAINER_OP:
+        flags = ((const zkp_CreateRequest *)op->req)->flags;
+        break;
+    case ZOO_CREATETTL_OP:
+        flags = ((const zkp_CreateTTLRequest *)op->req)->flags;
+        break;
+    default: return ZOK;
+    }
+    int32_t mode = flags >= ZK_PERSISTENT && flags <= ZK_PERSISTENT_SEQUENTIAL_WITH_TTL ? flags : ZK_PERSISTENT;
+    bool ttl_mode = mode == ZK_PERSISTENT_WITH_TTL || mode == ZK_PERSISTENT_SEQUENTIAL_WITH_TTL;
+    if (op->type == ZOO_CREATETTL_OP) {
+        if (ttl_mode)
+            return ZOK;
+        const zkp_CreateTTLRequest *r = op->req;
+        *tmp = (zkp_CreateRequest){r->path, r->data, r->acl, r->flags};
+        *req = tmp;
+    } else if (ttl_mode) {
+        return ZMARSHALLINGERROR;
+    }
+    *type = mode == ZK_CONTAINER ? ZOO_CREATECONTAINER_OP : ZOO_CREATE_OP;
+    return ZOK;
+}
+
 static int prep_multi(prep_t *p, const prep_ctx_t *ctx, const prep_multi_t *m, buf_t *out)
 {
     size_t n = m ? m->n : 0;
     buf_t *bodies = xcalloc(n ? n : 1, sizeof *bodies);
+    int32_t *types = xcalloc(n ? n : 1, sizeof *types);
     size_t fail_at = n;
     int fail_err = ZOK;
     for (size_t i = 0; i < n && fail_at == n; i++) {
-        op_in_t in = {m->ops[i].type, m->ops[i].req, m->ops[i].has_nul, true};
-        int err = prep_op(p, ctx, &in, &bodies[i]);
+        zkp_CreateRequest tmp;
+        const void *req;
+        int err = multi_normalize(&m->ops[i], &types[i], &req, &tmp);
+        if (!err) {
+            op_in_t in = {types[i], req, m->ops[i].has_nul, true};
+            err = prep_op(p, ctx, &in, &bodies[i]);
+        }
         if (err == ZMARSHALLINGERROR) {
             /* 3.8: an op that cannot be turned into a txn fails the whole request */
             for (size_t k = 0; k < n; k++)
                 buf_free(&bodies[k]);
             free(bodies);
+            free(types);
             prep_error(p, ctx, ZMARSHALLINGERROR, out);
             return ZMARSHALLINGERROR;
         }
@@ -652,12 +703,13 @@ static int prep_multi(prep_t *p, const prep_ctx_t *ctx, const prep_multi_t *m, b
             jute_put_int(out, ZOO_ERROR_OP);
             jute_put_buffer(out, eb, 4);
         } else {
-            jute_put_int(out, m->ops[i].type);
+            jute_put_int(out, types[i]);
             jute_put_buffer(out, bodies[i].data ? bodies[i].data : (const uint8_t *)"", (int32_t)bodies[i].len);
         }
         buf_free(&bodies[i]);
     }
     free(bodies);
+    free(types);
     return fail_err;
 }
 
@@ -739,6 +791,10 @@ int prep_request(prep_t *p, const prep_ctx_t *ctx, int op, const void *req, buf_
         buf_free(&body);
         return err;
     }
+    case ZOO_RECONFIG_OP:
+        /* reconfigEnabled=false (3.8's default): refused, but the failure takes a zxid */
+        prep_error(p, ctx, ZRECONFIGDISABLED, out);
+        return ZRECONFIGDISABLED;
     default: prep_error(p, ctx, ZUNIMPLEMENTED, out); return ZUNIMPLEMENTED;
     }
 }

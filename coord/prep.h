@@ -48,7 +48,8 @@ typedef struct prep_ctx_s {
  * struct of zkp_request_rec(type). Accepted op types: create, create2, createContainer,
  * createTTL, delete, setData, check, getData, getChildren (the last two for multiRead).
  * Returns 0, or -1 on malformed input / unknown op type (out left empty). Free with
- * prep_multi_free. */
+ * prep_multi_free. On -1, 3.8 answers a multi with an error txn ZMARSHALLINGERROR (use
+ * prep_error: it takes a zxid) and a multiRead with err ZMARSHALLINGERROR (no zxid). */
 typedef struct prep_multi_op_s {
     int32_t type;
     void *req;
@@ -79,7 +80,10 @@ void prep_set_extended_types(prep_t *p, bool enabled);
  * A standalone check (op 13 outside multi) is prepared as 3.8 does (a check txn, or an error
  * txn); see dt_result_t.close_connection for what 3.8 then does with it.
  * A multi op that is not a write (getData/getChildren) makes the whole request an error txn
- * with ZMARSHALLINGERROR, as in 3.8.
+ * with ZMARSHALLINGERROR, as in 3.8. Create ops inside a multi are rebuilt from their flags
+ * as Debian's 3.8.0 does (create2 -> create, flags 4 -> createContainer, a createTTL op
+ * with non-TTL flags -> create without ttl; TTL flags on a create/create2 op ->
+ * ZMARSHALLINGERROR for the whole request). reconfig -> RECONFIGDISABLED (3.8's default).
  * Returns the error recorded in the txn (0 if the txn is a success; for a multi the
  * failing op's code). */
 int prep_request(prep_t *p, const prep_ctx_t *ctx, int op, const void *req, buf_t *out);

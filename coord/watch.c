@@ -42,11 +42,9 @@ typedef struct sidset_s {
     size_t n, cap;
 } sidset_t;
 
+/* Appends; sidset_finish sorts and drops duplicates. */
 static void sidset_add(sidset_t *s, int64_t sid)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (s->v[i] == sid)
-            return;
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 8;
         s->v = xrealloc(s->v, s->cap * sizeof *s->v);
@@ -54,18 +52,28 @@ static void sidset_add(sidset_t *s, int64_t sid)
     s->v[s->n++] = sid;
 }
 
-static bool sidset_has(const sidset_t *s, int64_t sid)
-{
-    for (size_t i = 0; s && i < s->n; i++)
-        if (s->v[i] == sid)
-            return true;
-    return false;
-}
-
 static int cmp_sid(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return x < y ? -1 : x > y;
+}
+
+static void sidset_finish(sidset_t *s)
+{
+    if (s->n < 2)
+        return;
+    qsort(s->v, s->n, sizeof *s->v, cmp_sid);
+    size_t k = 1;
+    for (size_t i = 1; i < s->n; i++)
+        if (s->v[i] != s->v[k - 1])
+            s->v[k++] = s->v[i];
+    s->n = k;
+}
+
+/* s must be finished (sorted). */
+static bool sidset_has(const sidset_t *s, int64_t sid)
+{
+    return s && s->n && bsearch(&sid, s->v, s->n, sizeof *s->v, cmp_sid) != NULL;
 }
 
 /* ---- tables ---- */
@@ -268,7 +276,7 @@ void watch_add(watchmgr_t *w, const char *path, enum watch_kind kind, int64_t se
 static void deliver(sidset_t *s, const sidset_t *suppress, int32_t type, const char *path, watch_deliver_fn fn,
                     void *ctx)
 {
-    qsort(s->v, s->n, sizeof *s->v, cmp_sid);
+    sidset_finish(s);
     for (size_t i = 0; i < s->n; i++)
         if (!sidset_has(suppress, s->v[i]) && fn)
             fn(ctx, s->v[i], type, path);
