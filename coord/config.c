@@ -24,8 +24,8 @@ static int parse_server_line(coord_config_t *cfg, const char *key, const char *v
 {
     char *end;
     long id = strtol(key + 7, &end, 10);
-    if (*end || id < 0 || id > 255) {
-        snprintf(err, errlen, "invalid key %s: server id must be a number 0..255", key);
+    if (*end || id < 0 || id > 254) {
+        snprintf(err, errlen, "invalid key %s: server id must be a number 0..254", key);
         return -1;
     }
     if (cfg->nservers >= COORD_MAX_SERVERS) {
@@ -114,8 +114,8 @@ static int read_myid(coord_config_t *cfg, char *err, size_t errlen)
     long id = strtol(line, &end, 10);
     while (*end && isspace((unsigned char)*end))
         end++;
-    if (end == line || *end || id < 0 || id > 255) {
-        snprintf(err, errlen, "%s must hold the server id (a number 0..255), found '%s'", path, line);
+    if (end == line || *end || id < 0 || id > 254) {
+        snprintf(err, errlen, "%s must hold the server id (a number 0..254), found '%s'", path, line);
         return -1;
     }
     cfg->my_id = (int)id;

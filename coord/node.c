@@ -200,7 +200,10 @@ static void apply_one(coord_t *c, proposal_t *p)
             session_free(s);
         }
     } else if (s && s->conn) {
-        conn_write_applied(s->conn, p->zxid, res.err, &res.reply);
+        if (res.close_connection)
+            conn_close(s->conn);   /* a standalone check: 3.8 cannot encode its reply and drops the connection */
+        else
+            conn_write_applied(s->conn, p->zxid, res.err, &res.reply);
     }
     dt_result_free(&res);
     c->txns_since_snap++;

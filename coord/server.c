@@ -143,7 +143,7 @@ static void execute_read(conn_t *conn, req_t *r)
     }
     default: {
         zread_watch_t w = {0, NULL, 0};
-        err = zread_execute(c->dt, s->id, &s->auth, r->op, r->req.body, &body, &w);
+        err = zread_execute_ex(c->dt, s->id, &s->auth, r->op, r->req.body, r->req.saw_nul, &body, &w);
         if (w.kind) {
             const char *path = ((const zkp_PathWatchRequest *)r->req.body)->path;
             watch_add(c->watches, path, (enum watch_kind)w.kind, s->id);
@@ -164,7 +164,9 @@ static void execute_read(conn_t *conn, req_t *r)
 
 /* ---- writes ---- */
 
-static void submit_write(conn_t *conn, int32_t xid, int32_t op, void *body)
+/* Proposes a write. body is the decoded request (NULL when it did not decode: the
+ * write then becomes an error txn with decode_err, taking a zxid as in ZooKeeper). */
+static void submit_write(conn_t *conn, int32_t xid, int32_t op, const zreq_body_t *body, int decode_err)
 {
     coord_t *c = conn->coord;
     session_t *s = conn->sess;
@@ -177,9 +179,13 @@ static void submit_write(conn_t *conn, int32_t xid, int32_t op, void *body)
     }
     r->zxid = zxid;
     r->close_after = op == ZOO_CLOSE_OP;
-    prep_ctx_t ctx = {.session_id = s->id, .auth = &s->auth, .zxid = zxid, .now_ms = clock_wall_ms(), .cxid = xid};
+    prep_ctx_t ctx = {.session_id = s->id, .auth = &s->auth, .zxid = zxid, .now_ms = clock_wall_ms(), .cxid = xid,
+                      .saw_nul = body && body->saw_nul};
     buf_t txn = BUF_INIT;
-    prep_request(c->prep, &ctx, op, body, &txn);
+    if (decode_err)
+        prep_error(c->prep, &ctx, decode_err, &txn);
+    else
+        prep_request(c->prep, &ctx, op, body ? body->body : NULL, &txn);
     if (coord_propose(c, &txn) < 0) {
         put_reply(&r->reply, xid, coord_last_zxid(c), ZSYSTEMERROR, NULL, 0);
         r->state = REQ_DONE;
@@ -403,7 +409,7 @@ static int handle_request(conn_t *conn, const uint8_t *p, size_t n)
     }
     if (h.type == ZOO_CLOSE_OP) {
         conn->sess->closing = true;
-        submit_write(conn, h.xid, ZOO_CLOSE_OP, NULL);
+        submit_write(conn, h.xid, ZOO_CLOSE_OP, NULL, 0);
         conn_flush(conn);
         return 0;
     }
@@ -427,16 +433,17 @@ static int handle_request(conn_t *conn, const uint8_t *p, size_t n)
     }
     zreq_body_t body;
     int err = zreq_decode(h.type, &jr, &body);
-    if (err) {
-        reply_now(conn, h.xid, err);
-        return 0;
-    }
     if (cls == ZREQ_READ) {
+        if (err) {
+            reply_now(conn, h.xid, err);
+            return 0;
+        }
         req_t *r = req_append(conn, REQ_QUEUED_READ, h.xid, h.type);
         r->req = body;   /* executed when it reaches the head of the queue */
     } else {
-        submit_write(conn, h.xid, h.type, body.body);
-        zreq_body_free(&body);
+        submit_write(conn, h.xid, h.type, err ? NULL : &body, err);
+        if (!err)
+            zreq_body_free(&body);
     }
     conn_flush(conn);
     return 0;
@@ -561,8 +568,12 @@ static void on_write_done(struct bufferevent *bev, void *arg)
 
 static void detach_session(conn_t *conn)
 {
-    if (conn->sess && conn->sess->conn == conn)
+    if (conn->sess && conn->sess->conn == conn) {
         conn->sess->conn = NULL;   /* the session lives on until it expires or is closed */
+        /* Watches belong to the connection, as in ZooKeeper: a client that reconnects
+         * registers them again with setWatches. */
+        watch_remove_session(conn->coord->watches, conn->sess->id);
+    }
     conn->sess = NULL;
 }
 

@@ -31,6 +31,7 @@ int zreq_decode(int op, jute_rd_t *jr, zreq_body_t *out)
     out->body = NULL;
     out->rec = NULL;
     out->is_multi = false;
+    out->saw_nul = false;
     if (op == ZOO_MULTI_OP || op == ZOO_MULTIREAD_OP) {
         prep_multi_t *m = xcalloc(1, sizeof *m);
         if (prep_multi_decode(jr, m)) {
@@ -39,6 +40,7 @@ int zreq_decode(int op, jute_rd_t *jr, zreq_body_t *out)
         }
         out->body = m;
         out->is_multi = true;
+        out->saw_nul = jr->saw_nul;
         return 0;
     }
     const jute_rec_t *rec = zkp_request_rec(op);
@@ -49,11 +51,7 @@ int zreq_decode(int op, jute_rd_t *jr, zreq_body_t *out)
         free(body);
         return ZMARSHALLINGERROR;
     }
-    if (jr->saw_nul) {
-        jute_free(rec, body);
-        free(body);
-        return zreq_classify(op) == ZREQ_READ ? ZNONODE : ZBADARGUMENTS;
-    }
+    out->saw_nul = jr->saw_nul;
     out->body = body;
     out->rec = rec;
     return 0;

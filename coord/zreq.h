@@ -22,11 +22,12 @@ typedef struct zreq_body_s {
     void *body;
     const jute_rec_t *rec;   /* its schema, or NULL for multi bodies (prep_multi_t) */
     bool is_multi;
+    bool saw_nul;            /* a string held a NUL byte: prep / zread answer as ZooKeeper */
 } zreq_body_t;
 
-/* Decodes the body of op (READ or WRITE class). Returns 0, or the ZooKeeper error to
- * answer with: MARSHALLINGERROR for a malformed body; for a path holding a NUL byte,
- * BADARGUMENTS (writes) or NONODE (reads), as ZooKeeper. */
+/* Decodes the body of op (READ or WRITE class). Returns 0, or ZMARSHALLINGERROR for a
+ * malformed body. (ZooKeeper answers a malformed write with an error txn, which takes a
+ * zxid; a malformed read gets the error directly.) */
 int zreq_decode(int op, jute_rd_t *jr, zreq_body_t *out);
 void zreq_body_free(zreq_body_t *b);
 

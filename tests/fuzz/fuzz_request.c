@@ -76,11 +76,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (zreq_classify(op) == ZREQ_READ) {
             buf_t out = BUF_INIT;
             zread_watch_t rw = {0, NULL, 0};
-            zread_execute(dt, 0x100 + s, &auth[s], op, body.body, &out, &rw);
+            zread_execute_ex(dt, 0x100 + s, &auth[s], op, body.body, body.saw_nul, &out, &rw);
             zread_watch_free(&rw);
             buf_free(&out);
         } else {
-            prep_ctx_t ctx = {.session_id = 0x100 + s, .auth = &auth[s], .zxid = ++zxid, .now_ms = now, .cxid = n};
+            prep_ctx_t ctx = {.session_id = 0x100 + s, .auth = &auth[s], .zxid = ++zxid, .now_ms = now, .cxid = n,
+                              .saw_nul = body.saw_nul};
             buf_t txn = BUF_INIT;
             prep_request(prep, &ctx, op, body.body, &txn);
             write_txn(dt, prep, w, &txn, zxid);
