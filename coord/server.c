@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -539,6 +540,9 @@ static void conn_free(conn_t *conn)
 static void conn_release_bev(conn_t *conn)
 {
     if (conn->bev) {
+        /* FIN first, as ZooKeeper's closeSock does: the peer reads a clean end of stream
+         * even if it had sent more than we read. */
+        shutdown(bufferevent_getfd(conn->bev), SHUT_WR);
         bufferevent_free(conn->bev);
         conn->bev = NULL;
         conn->coord->nclosed++;

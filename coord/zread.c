@@ -45,10 +45,13 @@ static void put_stat(buf_t *out, const dt_node_t *n)
     jute_encode(&zkp_Stat_rec, &st, out);
 }
 
-/* Node lookup for a read: NULL when absent (a path with a NUL byte never exists). */
+/* Node lookup for a read: NULL when absent (a path with a NUL byte never exists). The
+ * empty path finds the root: ZooKeeper keeps the root under both "" and "/". */
 static const dt_node_t *find(const dt_t *dt, const char *path, bool saw_nul)
 {
-    return saw_nul || !path ? NULL : dt_get(dt, path);
+    if (saw_nul || !path)
+        return NULL;
+    return dt_get(dt, *path ? path : "/");
 }
 
 static int get_data(const dt_t *dt, const acl_auth_t *auth, const zkp_PathWatchRequest *r, bool saw_nul, buf_t *out)
