@@ -1,0 +1,222 @@
+"""zkclients — run scripted sessions of real ZooKeeper clients and capture raw transcripts.
+
+Owns: driving zkCli.sh 3.8 and the C client shell cli_mt with a file of commands in ONE
+session each, splitting their output per command, and small kazoo helpers (a transcript
+recorder that prints Stat fields in the tagged form zknorm understands, and a deterministic
+"wait until every queued watch callback has run").
+
+How the command-line clients are driven (both read commands from piped stdin):
+  * Before every script command the runner sends a marker command on a path that does not
+    exist (`stat /zkh-mark-N` for zkCli, `exists /zkh-mark-N` for cli_mt). Both shells run
+    the marker synchronously on the same session, so its "does not exist" line separates the
+    output of command N-1 from command N with no sleeps and no prompts.
+  * zkCli prints watch events from its event thread, so their position relative to command
+    output is a race; the runner lifts every `WatchedEvent` line out of the stream and lists
+    them (in delivery order) after the commands. Connection-state events (type:None) are
+    dropped. cli_mt runs watchers and completions on one thread in arrival order, so its
+    events stay in place (this also checks "notification before the write's reply").
+  * cli_mt prints children in server order; the runner sorts each children block (the
+    order of getChildren is unspecified and differs between servers).
+A raw transcript still contains zxids, session ids and times: pass it to zknorm.compare().
+"""
+
+import os
+import re
+import subprocess
+import threading
+
+ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
+CLI_MT = "/usr/lib/zookeeper/bin/cli_mt"
+MARK = "/zkh-mark-"
+
+
+def load_script(path):
+    """Reads a command script: one command per line; blank lines and lines starting with
+    '#' are ignored. Returns the list of commands."""
+    cmds = []
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            cmds.append(line)
+    return cmds
+
+
+def _run(argv, stdin_text, timeout, env=None):
+    p = subprocess.run(argv, input=stdin_text.encode(), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=timeout, env=env)
+    return p.returncode, p.stdout.decode("utf-8", "replace")
+
+
+def _segments(lines, marker_rx, n):
+    """Splits output lines at marker lines. Returns (segments, missing): segments[i] holds the
+    lines after marker i up to the next marker (segment for marker 0 is the preamble)."""
+    segs = {}
+    cur = None
+    for ln in lines:
+        m = marker_rx.search(ln)
+        if m:
+            # output printed without a newline runs into the marker line
+            if m.start() > 0 and cur is not None:
+                segs[cur].append(ln[:m.start()] + "<no newline>")
+            cur = m.group(1)
+            segs[cur] = []
+            continue
+        if cur is not None:
+            segs[cur].append(ln)
+    missing = [str(i) for i in range(n + 1) if str(i) not in segs]
+    if "end" not in segs:
+        missing.append("end")
+    return segs, missing
+
+
+def run_zkcli(port, cmds, timeout=90):
+    """Runs `cmds` in one zkCli.sh session against 127.0.0.1:port.
+    Returns the raw transcript (str): "$ cmd" followed by its output, for every command,
+    then the watch events. Raises RuntimeError if the session did not get through."""
+    stdin = []
+    for i, c in enumerate(cmds):
+        stdin.append("stat %s%d" % (MARK, i))
+        stdin.append(c)
+    stdin += ["stat %send" % MARK, "stat %send2" % MARK, "quit", ""]
+    env = dict(os.environ, CLIENT_JVMFLAGS="-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1")
+    env.pop("JVMFLAGS", None)
+    rc, out = _run([ZKCLI, "-server", "127.0.0.1:%d" % port], "\n".join(stdin), timeout, env)
+    lines = out.splitlines()
+    # lift watch events out of the stream (each is println("\n" + msg), so the blank
+    # line right before it belongs to it)
+    body, events = [], []
+    for ln in lines:
+        if ln == "WATCHER::" or ln.startswith("WatchedEvent "):
+            if body and body[-1] == "":
+                body.pop()
+            if ln.startswith("WatchedEvent ") and "type:None" not in ln:
+                events.append(ln.replace("WatchedEvent state:SyncConnected ", "event "))
+            continue
+        body.append(ln)
+    marker_rx = re.compile(r"Node does not exist: %s(\d+|end2?)$" % re.escape(MARK))
+    segs, missing = _segments(body, marker_rx, len(cmds) - 1)
+    if missing:
+        raise RuntimeError("zkCli session (exit %d) lost markers %s; output:\n%s" % (
+            rc, missing[:5], out[-3000:]))
+    res = []
+    for i, c in enumerate(cmds):
+        res.append("$ " + c)
+        seg = segs[str(i)]
+        if c.split()[:1] == ["getEphemerals"]:
+            seg = [_sort_bracket_list(ln) for ln in seg]
+        res.extend(seg)
+    res.append("-- watch events, in delivery order --")
+    res.extend(events)
+    return "\n".join(res) + "\n"
+
+
+def _sort_bracket_list(line):
+    """"[b, a]" -> "[a, b]" (zkCli prints getEphemerals in the server's set order, which
+    is unspecified)."""
+    m = re.match(r"^\[(.*)\]$", line)
+    if not m or not m.group(1):
+        return line
+    return "[" + ", ".join(sorted(m.group(1).split(", "))) + "]"
+
+
+_STAT_LINE = re.compile(r"^\t(?:ctime|czxid|mtime|mzxid|version|ephemeralOwner)\b")
+
+
+def _sort_children(seg):
+    """cli_mt prints children as "\tname" lines right after a "path: rc = 0" line; sort
+    each such block (a create's single "\tname = ..." line is a block of one)."""
+    out, i = [], 0
+    while i < len(seg):
+        out.append(seg[i])
+        i += 1
+        if re.match(r"^\S.*: rc = 0$", out[-1]):
+            j = i
+            while j < len(seg) and seg[j].startswith("\t") and not _STAT_LINE.match(seg[j]):
+                j += 1
+            out.extend(sorted(seg[i:j]))
+            i = j
+    return out
+
+
+def run_cli_mt(port, cmds, timeout=60):
+    """Runs `cmds` in one cli_mt (ZooKeeper C client shell) session against 127.0.0.1:port.
+    Returns the raw transcript (str) as run_zkcli does; events stay in place."""
+    stdin = []
+    for i, c in enumerate(cmds):
+        stdin.append("exists %s%d" % (MARK, i))
+        stdin.append(c)
+    stdin += ["exists %send" % MARK, "quit", ""]
+    rc, out = _run([CLI_MT, "127.0.0.1:%d" % port], "\n".join(stdin), timeout)
+    marker_rx = re.compile(r"Error -101 for %s(\d+|end)$" % re.escape(MARK))
+    segs, missing = _segments(out.splitlines(), marker_rx, len(cmds) - 1)
+    if missing:
+        raise RuntimeError("cli_mt session (exit %d) lost markers %s; output:\n%s" % (
+            rc, missing[:5], out[-3000:]))
+    res = []
+    for i, c in enumerate(cmds):
+        res.append("$ " + c)
+        res.extend(_sort_children(segs[str(i)]))
+    return "\n".join(res) + "\n"
+
+
+# ---------------------------------------------------------------- kazoo helpers
+
+class Transcript:
+    """Collects lines of a kazoo scenario. stat() prints a ZnodeStat with the tagged field
+    names zknorm recognizes (czxid#=, owner#=, ctime#= ...). Thread-safe (watch callbacks
+    run on kazoo's callback thread)."""
+
+    def __init__(self):
+        self.lines = []
+        self._lock = threading.Lock()
+
+    def say(self, *parts):
+        with self._lock:
+            self.lines.append(" ".join(str(p) for p in parts))
+
+    @staticmethod
+    def fmt_stat(st):
+        if st is None:
+            return "stat=None"
+        return ("czxid#=%d mzxid#=%d pzxid#=%d ctime#=%d mtime#=%d version=%d cversion=%d "
+                "aversion=%d owner#=%d dataLength=%d numChildren=%d" % (
+                    st.czxid, st.mzxid, st.pzxid, st.ctime, st.mtime, st.version,
+                    st.cversion, st.aversion, st.ephemeralOwner, st.dataLength, st.numChildren))
+
+    def stat(self, label, st):
+        self.say(label, self.fmt_stat(st))
+
+    def text(self):
+        with self._lock:
+            return "\n".join(self.lines) + "\n"
+
+
+def fmt_exc(e):
+    """Kazoo exception as its class name (and code, when it has one)."""
+    code = getattr(e, "code", None)
+    name = type(e).__name__
+    return "%s(%s)" % (name, code) if code is not None else name
+
+
+def flush_callbacks(client, timeout=10.0):
+    """Waits until kazoo has run every watch callback caused by this session's earlier
+    requests: a sync() round trip (the server sends notifications before the reply that
+    follows them), then a marker callback queued behind them on kazoo's callback queue."""
+    from kazoo.protocol.states import Callback
+    client.sync("/")
+    done = threading.Event()
+    client.handler.dispatch_callback(Callback("watch", done.set, ()))
+    if not done.wait(timeout):
+        raise TimeoutError("kazoo callback queue did not drain in %.0fs" % timeout)
+
+
+def wait_for(pred, timeout=10.0, what="condition"):
+    """Polls pred() every 10 ms until it is true; raises TimeoutError."""
+    import time
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise TimeoutError("timed out waiting for " + what)
+        time.sleep(0.01)

@@ -1,0 +1,538 @@
+#!/usr/bin/python3
+"""zkharness — start/stop ZooKeeper-protocol servers for the integration and fault tests.
+
+Owns: throw-away Apache ZooKeeper 3.8 standalone servers and gregor-coord servers on free
+loopback ports, readiness polling (`ruok`), cleanup (process groups are killed even when a test
+fails), the "which server is the second side" switch, and the skip/fail policy when gregor-coord
+is not functional yet.
+
+Environment:
+  GREGOR_ITEST_TARGET   server compared against Apache ZooKeeper: "gregor" (default) or "apache"
+                        (Apache-vs-Apache proves the harness and its normalization).
+  GREGOR_REQUIRE_COORD  "1": a non-functional gregor-coord is a test failure instead of a skip (77).
+  GREGOR_COORD          path of the gregor-coord binary (default $GREGOR_TOP/build/bin/gregor-coord).
+  GREGOR_TOP            repository root (set by tests/lib/run-dir.sh; derived from this file otherwise).
+  ZKH_KEEP              "1": keep the temporary directories (logs) after the run.
+
+Shell use (for .sh tests):
+  zkharness.py start apache|gregor|target DIR   -> prints the port; server runs detached
+  zkharness.py stop DIR                         -> kills the server's process group
+  zkharness.py kill9 DIR                        -> SIGKILL, leaves DIR (dataDir) in place
+  zkharness.py restart DIR                      -> starts again on the same port and dataDir
+  zkharness.py 4lw PORT CMD                     -> prints the reply
+`start` exits 77 (after printing why) when gregor-coord is not functional, unless
+GREGOR_REQUIRE_COORD=1 (then 1).
+
+Only this module and the test scripts import kazoo; run everything with /usr/bin/python3.
+"""
+
+import atexit
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+TOP = os.environ.get("GREGOR_TOP") or os.path.abspath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+ZK_CLASSPATH = "/usr/share/java/*:/usr/share/zookeeper/*:/etc/zookeeper/conf"
+ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
+CLI_MT = "/usr/lib/zookeeper/bin/cli_mt"
+APACHE_READY_S = 30.0      # JVM start on a busy 2-core box
+GREGOR_READY_S = 5.0       # "answers ruok within a few seconds" or it is not functional
+TICK_MS = 2000
+
+
+class NotFunctional(Exception):
+    """gregor-coord is missing, exits at once, or does not answer ruok in time."""
+
+
+class SkipTest(Exception):
+    """Raised to make a test exit 77 (see run_test)."""
+
+
+def log(*a):
+    print("[zkh]", *a, file=sys.stderr, flush=True)
+
+
+def target_kind():
+    """The server kind compared against Apache ZooKeeper ("gregor" or "apache")."""
+    k = os.environ.get("GREGOR_ITEST_TARGET", "gregor").strip().lower()
+    if k not in ("gregor", "apache"):
+        raise SystemExit("GREGOR_ITEST_TARGET must be gregor or apache, not %r" % k)
+    return k
+
+
+def require_coord():
+    return os.environ.get("GREGOR_REQUIRE_COORD", "") == "1"
+
+
+def coord_binary():
+    return os.environ.get("GREGOR_COORD") or os.path.join(TOP, "build", "bin", "gregor-coord")
+
+
+def free_port():
+    """A loopback port that was free a moment ago (bind to port 0, read it, close)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def four_letter(port, cmd, timeout=2.0):
+    """Sends a four-letter word on a fresh connection; returns the whole reply as str.
+    Raises OSError when the server is not reachable."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(cmd.encode() if isinstance(cmd, str) else cmd)
+        chunks = []
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            chunks.append(b)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def wait_until(pred, timeout, interval=0.05, what="condition"):
+    """Polls pred() until it returns a truthy value (returned) or timeout (raises TimeoutError)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise TimeoutError("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+_live = []          # servers started by this process, stopped at exit
+
+
+def _cleanup_all():
+    for srv in list(_live):
+        try:
+            srv.stop()
+        except Exception as e:      # cleanup must go on for the others
+            log("cleanup of %s failed: %s" % (srv, e))
+
+
+atexit.register(_cleanup_all)
+
+
+def _on_signal(signum, frame):
+    _cleanup_all()
+    os._exit(128 + signum)
+
+
+for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    try:
+        signal.signal(_sig, _on_signal)
+    except (ValueError, OSError):   # not the main thread
+        pass
+
+
+class Server:
+    """One ZooKeeper-protocol server (kind "apache" or "gregor") in its own directory.
+
+    The directory holds zoo.cfg, data/ and server.log. The process runs in its own process
+    group so stop()/kill9() reach the JVM and anything it forks. The object owns the directory
+    when it created it (base_dir None) and removes it in cleanup() unless ZKH_KEEP=1."""
+
+    def __init__(self, kind, base_dir=None, port=None, tick_ms=TICK_MS, extra_cfg=None):
+        if kind not in ("apache", "gregor"):
+            raise ValueError("kind must be apache or gregor")
+        self.kind = kind
+        self.owns_dir = base_dir is None
+        self.dir = base_dir or tempfile.mkdtemp(prefix="zkh-%s-" % kind)
+        os.makedirs(self.dir, exist_ok=True)
+        self.data_dir = os.path.join(self.dir, "data")
+        self.port = port or free_port()
+        self.tick_ms = tick_ms
+        self.extra_cfg = dict(extra_cfg or {})
+        self.proc = None
+        self.logf = None
+
+    def __repr__(self):
+        return "<%s server port %d pid %s>" % (self.kind, self.port,
+                                                self.proc.pid if self.proc else "-")
+
+    @property
+    def address(self):
+        return "127.0.0.1:%d" % self.port
+
+    @property
+    def log_path(self):
+        return os.path.join(self.dir, "server.log")
+
+    def write_config(self):
+        os.makedirs(self.data_dir, exist_ok=True)
+        cfg = {
+            "tickTime": str(self.tick_ms),
+            "dataDir": self.data_dir,
+            "clientPort": str(self.port),
+            "clientPortAddress": "127.0.0.1",
+            "4lw.commands.whitelist": "*",
+            "admin.enableServer": "false",
+            "extendedTypesEnabled": "true",
+            "maxClientCnxns": "0",
+        }
+        cfg.update(self.extra_cfg)
+        path = os.path.join(self.dir, "zoo.cfg")
+        with open(path, "w") as f:
+            for k, v in cfg.items():
+                f.write("%s=%s\n" % (k, v))
+        return path
+
+    def _command(self, cfg_path):
+        if self.kind == "apache":
+            return ["java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                    "-Dzookeeper.log.dir=" + self.dir,
+                    "-Dzookeeper.root.logger=INFO,CONSOLE",
+                    "-cp", ZK_CLASSPATH,
+                    "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg_path]
+        binary = coord_binary()
+        if not os.access(binary, os.X_OK):
+            raise NotFunctional("gregor-coord binary %s not found (run make)" % binary)
+        return [binary, cfg_path]
+
+    def start(self, timeout=None):
+        """Starts the server and waits until it answers ruok with imok.
+        Raises NotFunctional for gregor (exited / no imok in time), RuntimeError for apache."""
+        cfg = self.write_config()
+        cmd = self._command(cfg)
+        env = dict(os.environ, ZOO_LOG_DIR=self.dir)
+        self.logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.logf,
+                                     stderr=subprocess.STDOUT, env=env, cwd=self.dir,
+                                     start_new_session=True)
+        _live.append(self)
+        if timeout is None:
+            timeout = APACHE_READY_S if self.kind == "apache" else GREGOR_READY_S
+        try:
+            self.wait_ready(timeout)
+        except Exception as e:
+            tail = self.log_tail()
+            self.stop()
+            msg = "%s server on port %d not ready: %s\n--- server.log tail ---\n%s" % (
+                self.kind, self.port, e, tail)
+            if self.kind == "gregor":
+                raise NotFunctional(msg)
+            raise RuntimeError(msg)
+        return self
+
+    def wait_ready(self, timeout):
+        def ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError("process exited with status %s" % self.proc.returncode)
+            try:
+                return four_letter(self.port, "ruok", timeout=1.0).strip() == "imok"
+            except OSError:
+                return False
+        wait_until(ready, timeout, interval=0.05, what="imok from port %d" % self.port)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, n=30):
+        try:
+            with open(self.log_path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+            return "\n".join(lines[-n:])
+        except OSError:
+            return "(no log)"
+
+    def _signal_group(self, sig):
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def kill9(self):
+        """SIGKILL to the whole process group; the data directory stays for restart()."""
+        if self.proc is None:
+            return
+        self._signal_group(signal.SIGKILL)
+        self.proc.wait()
+        self._close_log()
+        if self in _live:
+            _live.remove(self)
+        self.proc = None
+
+    def stop(self):
+        """SIGTERM, then SIGKILL after 5 s; idempotent. Removes an owned directory."""
+        if self.proc is not None:
+            self._signal_group(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._signal_group(signal.SIGKILL)
+                self.proc.wait()
+            # the group may hold stragglers after the leader exited
+            self._signal_group(signal.SIGKILL)
+            self.proc = None
+        self._close_log()
+        if self in _live:
+            _live.remove(self)
+
+    def restart(self, timeout=None):
+        """Starts again on the same port and dataDir (after kill9() or stop())."""
+        return self.start(timeout=timeout)
+
+    def cleanup(self):
+        self.stop()
+        if self.owns_dir and os.environ.get("ZKH_KEEP") != "1":
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _close_log(self):
+        if self.logf is not None:
+            self.logf.close()
+            self.logf = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False
+
+
+def start_server(kind, **kw):
+    """Starts a server of `kind` ("apache", "gregor" or "target" = target_kind()).
+    A non-functional gregor-coord raises SkipTest (or RuntimeError when
+    GREGOR_REQUIRE_COORD=1). Caller owns the returned Server (cleanup())."""
+    if kind == "target":
+        kind = target_kind()
+    srv = Server(kind, **kw)
+    try:
+        return srv.start()
+    except NotFunctional as e:
+        srv.cleanup()
+        msg = "gregor-coord is not functional (no imok within %.0fs): %s" % (
+            GREGOR_READY_S, str(e).splitlines()[0])
+        if require_coord():
+            raise RuntimeError(msg + "\n" + str(e))
+        raise SkipTest(msg)
+    except Exception:
+        srv.cleanup()
+        raise
+
+
+def run_test(main):
+    """Runs main() with the exit-code convention of tests/lib/run-dir.sh:
+    0 pass, 77 skip (SkipTest), 1 fail (AssertionError or any other exception)."""
+    import traceback
+    try:
+        main()
+    except SkipTest as e:
+        _cleanup_all()
+        print("SKIP: %s" % e, file=sys.stderr, flush=True)
+        sys.exit(SKIP)
+    except SystemExit:
+        _cleanup_all()
+        raise
+    except BaseException:
+        traceback.print_exc()
+        _cleanup_all()
+        print("FAIL", file=sys.stderr, flush=True)
+        sys.exit(1)
+    _cleanup_all()
+    print("PASS", file=sys.stderr, flush=True)
+    sys.exit(0)
+
+
+def start_pair():
+    """Starts the reference Apache server and the target server (target_kind()) in parallel.
+    Returns (apache, target). Raises SkipTest / RuntimeError as start_server does; whatever
+    was started is stopped on failure."""
+    import threading
+    res = {}
+
+    def go(role, kind):
+        try:
+            res[role] = start_server(kind)
+        except BaseException as e:   # re-raised below in the caller's thread
+            res[role] = e
+    ts = [threading.Thread(target=go, args=("ref", "apache")),
+          threading.Thread(target=go, args=("tgt", "target"))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    errs = [v for v in res.values() if isinstance(v, BaseException)]
+    if errs:
+        for v in res.values():
+            if isinstance(v, Server):
+                v.cleanup()
+        skip = [e for e in errs if isinstance(e, SkipTest)]
+        raise (skip[0] if skip and len(errs) == len(skip) else
+               next(e for e in errs if not isinstance(e, SkipTest)))
+    return res["ref"], res["tgt"]
+
+
+def differential(sessions, out_dir=None):
+    """Runs every session against a fresh Apache ZooKeeper 3.8 and a fresh target server and
+    compares the normalized transcripts.
+
+    sessions: list of (name, fn) where fn(port) returns a raw transcript (str); sessions run
+    in order on the same pair of servers, so later sessions see earlier sessions' nodes.
+    out_dir: if given, raw and normalized transcripts are written there.
+    Raises AssertionError listing a unified diff per mismatching session."""
+    import zknorm
+    ref, tgt = start_pair()
+    failures = []
+    try:
+        tname = "%s(%s)" % (tgt.kind, "second server" if tgt.kind == "apache" else "target")
+        log("reference apache on %d, %s on %d" % (ref.port, tname, tgt.port))
+        for name, fn in sessions:
+            t0 = time.monotonic()
+            raw_a = fn(ref.port)
+            raw_b = fn(tgt.port)
+            ok, report = zknorm.compare(name, raw_a, raw_b, "apache", tgt.kind)
+            log("%s (%.1fs)" % (report.splitlines()[0], time.monotonic() - t0))
+            if out_dir:
+                os.makedirs(out_dir, exist_ok=True)
+                for side, raw in (("apache", raw_a), (tgt.kind + "-target", raw_b)):
+                    base = os.path.join(out_dir, "%s.%s" % (name, side))
+                    with open(base + ".raw", "w") as f:
+                        f.write(raw)
+                    with open(base + ".norm", "w") as f:
+                        f.write(zknorm.normalize(raw))
+            if not ok:
+                failures.append(report)
+            for s in (ref, tgt):
+                if not s.alive():
+                    failures.append("%s server died during %s\n%s" % (s.kind, name, s.log_tail()))
+            if any("died" in f for f in failures):
+                break
+    finally:
+        ref.cleanup()
+        tgt.cleanup()
+    if failures:
+        raise AssertionError("\n\n".join(failures))
+
+
+# ---------------------------------------------------------------- shell CLI
+
+def _pidfile(d):
+    return os.path.join(d, "server.pid")
+
+
+def _cli_start(kind, d, port=None):
+    os.makedirs(d, exist_ok=True)
+    if kind == "target":
+        kind = target_kind()
+    srv = Server(kind, base_dir=os.path.abspath(d), port=port)
+    try:
+        srv.start()
+    except NotFunctional as e:
+        print("SKIP: gregor-coord is not functional: %s" % str(e).splitlines()[0], file=sys.stderr)
+        print(str(e), file=sys.stderr)
+        return 1 if require_coord() else SKIP
+    except Exception as e:
+        print("start failed: %s" % e, file=sys.stderr)
+        return 1
+    # the server outlives this process: forget it so atexit does not stop it
+    _live.remove(srv)
+    srv._close_log()
+    with open(_pidfile(d), "w") as f:
+        f.write("%d %d %s\n" % (srv.proc.pid, srv.port, kind))
+    with open(os.path.join(d, "kind"), "w") as f:
+        f.write(kind + "\n")
+    print(srv.port)
+    return 0
+
+
+def _read_pidfile(d):
+    try:
+        with open(_pidfile(d)) as f:
+            pid, port, kind = f.read().split()
+        return int(pid), int(port), kind
+    except (OSError, ValueError):
+        return None
+
+
+def _cli_kill(d, sig):
+    info = _read_pidfile(d)
+    if info is None:
+        return 0
+    pid = info[0]
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+    if sig == signal.SIGTERM:
+        try:
+            wait_until(lambda: not _pg_alive(pid), 5.0, what="exit of %d" % pid)
+        except TimeoutError:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    else:
+        wait_until(lambda: not _pg_alive(pid), 5.0, what="exit of %d" % pid)
+    os.unlink(_pidfile(d))
+    return 0
+
+
+def _pg_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie leader still counts as a group member; reap if it is our child (never here)
+    try:
+        with open("/proc/%d/stat" % pgid) as f:
+            if f.read().split(") ")[1].startswith("Z"):
+                return False
+    except (OSError, IndexError):
+        pass
+    return True
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[0] == "start":
+        return _cli_start(argv[1], argv[2])
+    if len(argv) == 2 and argv[0] == "stop":
+        return _cli_kill(argv[1], signal.SIGTERM)
+    if len(argv) == 2 and argv[0] == "kill9":
+        return _cli_kill(argv[1], signal.SIGKILL)
+    if len(argv) == 2 and argv[0] == "restart":
+        d = argv[1]
+        info = _read_pidfile(d)
+        cfg = os.path.join(d, "zoo.cfg")
+        if info is None and not os.path.exists(cfg):
+            print("nothing to restart in %s" % d, file=sys.stderr)
+            return 1
+        if info is not None:
+            _cli_kill(d, signal.SIGTERM)
+            port, kind = info[1], info[2]
+        else:
+            kv = dict(line.strip().split("=", 1) for line in open(cfg) if "=" in line)
+            port = int(kv["clientPort"])
+            kind = open(os.path.join(d, "kind")).read().strip() if os.path.exists(
+                os.path.join(d, "kind")) else "apache"
+        return _cli_start(kind, d, port=port)
+    if len(argv) == 3 and argv[0] == "4lw":
+        try:
+            sys.stdout.write(four_letter(int(argv[1]), argv[2]))
+        except OSError as e:
+            print("4lw failed: %s" % e, file=sys.stderr)
+            return 1
+        return 0
+    if len(argv) == 1 and argv[0] == "target":
+        print(target_kind())
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
