@@ -6,10 +6,12 @@ recorder that prints Stat fields in the tagged form zknorm understands, and a de
 "wait until every queued watch callback has run").
 
 How the command-line clients are driven (both read commands from piped stdin):
-  * Before every script command the runner sends a marker command on a path that does not
-    exist (`stat /zkh-mark-N` for zkCli, `exists /zkh-mark-N` for cli_mt). Both shells run
-    the marker synchronously on the same session, so its "does not exist" line separates the
-    output of command N-1 from command N with no sleeps and no prompts.
+  * After every script command the runner sends a marker command on a path that does not
+    exist (`stat /zkh-mark-N` for zkCli, `get /zkh-mark-N` for cli_mt). Replies come back
+    in request order on one session, so the marker's "does not exist" output separates the
+    output of command N from command N+1 with no sleeps and no prompts. zkCli runs each
+    command synchronously, so the whole script is piped at once; cli_mt completes commands
+    on another thread, so it is fed one command at a time (see run_cli_mt).
   * zkCli prints watch events from its event thread, so their position relative to command
     output is a race; the runner lifts every `WatchedEvent` line out of the stream and lists
     them (in delivery order) after the commands. Connection-state events (type:None) are
@@ -140,24 +142,93 @@ def _sort_children(seg):
     return out
 
 
+class _LineReader:
+    """Reads lines from a pipe with a deadline (select-based, no threads)."""
+
+    def __init__(self, f):
+        self.fd = f.fileno()
+        self.buf = b""
+
+    def readline(self, deadline):
+        import select
+        import time
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no output from client")
+            r, _, _ = select.select([self.fd], [], [], left)
+            if not r:
+                continue
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                if self.buf:
+                    ln, self.buf = self.buf, b""
+                    return ln.decode("utf-8", "replace")
+                return None
+            self.buf += chunk
+        ln, self.buf = self.buf.split(b"\n", 1)
+        return ln.decode("utf-8", "replace")
+
+
 def run_cli_mt(port, cmds, timeout=60):
     """Runs `cmds` in one cli_mt (ZooKeeper C client shell) session against 127.0.0.1:port.
-    Returns the raw transcript (str) as run_zkcli does; events stay in place."""
-    stdin = []
-    for i, c in enumerate(cmds):
-        stdin.append("exists %s%d" % (MARK, i))
-        stdin.append(c)
-    stdin += ["exists %send" % MARK, "quit", ""]
-    rc, out = _run([CLI_MT, "127.0.0.1:%d" % port], "\n".join(stdin), timeout)
-    marker_rx = re.compile(r"Error -101 for %s(\d+|end)$" % re.escape(MARK))
-    segs, missing = _segments(out.splitlines(), marker_rx, len(cmds) - 1)
-    if missing:
-        raise RuntimeError("cli_mt session (exit %d) lost markers %s; output:\n%s" % (
-            rc, missing[:5], out[-3000:]))
+    Returns the raw transcript (str) as run_zkcli does; watch events stay in place.
+
+    cli_mt answers most commands asynchronously (completions and watchers run on its
+    completion thread, in arrival order), so the runner paces it: it writes one command
+    followed by `get /zkh-mark-N` (also asynchronous, so its completion is printed after the
+    command's completions and after any notification that arrived before them) and waits
+    for the marker's completion before writing the next command."""
+    import time
+    deadline = time.monotonic() + timeout
+    p = subprocess.Popen([CLI_MT, "127.0.0.1:%d" % port], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    rd = _LineReader(p.stdout)
+    out_all = []
+
+    def until_marker(tag):
+        """Collects lines until the marker's completion ("/zkh-mark-T: rc = -101" ... "null")."""
+        seg, seen = [], False
+        while True:
+            ln = rd.readline(deadline)
+            if ln is None:
+                raise RuntimeError("cli_mt exited (status %s) before marker %s" % (p.poll(), tag))
+            out_all.append(ln)
+            if not seen and ln.endswith("%s%s: rc = -101" % (MARK, tag)):
+                seen = True
+                if len(ln) > len("%s%s: rc = -101" % (MARK, tag)):
+                    seg.append(ln[:-len("%s%s: rc = -101" % (MARK, tag))] + "<no newline>")
+                continue
+            if seen:
+                if ln == "null":
+                    return [x for x in seg if not re.match(r"^time = -?\d+ msec$", x)]
+                continue    # " value_len", "", "Stat:" of the marker
+            seg.append(ln)
+
+    def send(line):
+        p.stdin.write((line + "\n").encode())
+        p.stdin.flush()
+
     res = []
-    for i, c in enumerate(cmds):
-        res.append("$ " + c)
-        res.extend(_sort_children(segs[str(i)]))
+    try:
+        send("get %s%s" % (MARK, "start"))
+        until_marker("start")           # connected; preamble (session event) dropped
+        for i, c in enumerate(cmds):
+            send(c)
+            send("get %s%d" % (MARK, i))
+            res.append("$ " + c)
+            res.extend(_sort_children(until_marker(str(i))))
+        send("quit")
+        p.stdin.close()
+        p.wait(timeout=max(1.0, deadline - time.monotonic()))
+    except (TimeoutError, RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+        raise RuntimeError("cli_mt session failed: %s; output so far:\n%s" % (
+            e, "\n".join(out_all[-60:])))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stdout.close()
     return "\n".join(res) + "\n"
 
 
