@@ -6,10 +6,10 @@ recorder that prints Stat fields in the tagged form zknorm understands, and a de
 "wait until every queued watch callback has run").
 
 How the command-line clients are driven (both read commands from piped stdin):
-  * After every script command the runner sends a marker command on a path that does not
+  * Between script commands the runner sends a marker command on a path that does not
     exist (`stat /zkh-mark-N` for zkCli, `get /zkh-mark-N` for cli_mt). Replies come back
     in request order on one session, so the marker's "does not exist" output separates the
-    output of command N from command N+1 with no sleeps and no prompts. zkCli runs each
+    output of one command from the next with no sleeps and no prompts. zkCli runs each
     command synchronously, so the whole script is piped at once; cli_mt completes commands
     on another thread, so it is fed one command at a time (see run_cli_mt).
   * zkCli prints watch events from its event thread, so their position relative to command
@@ -52,8 +52,9 @@ def _run(argv, stdin_text, timeout, env=None):
 
 
 def _segments(lines, marker_rx, n):
-    """Splits output lines at marker lines. Returns (segments, missing): segments[i] holds the
-    lines after marker i up to the next marker (segment for marker 0 is the preamble)."""
+    """Splits output lines at marker lines. Returns (segments, missing): segments[tag] holds
+    the lines after the marker with that tag up to the next marker; lines before the first
+    marker (banner, connection chatter) are dropped."""
     segs = {}
     cur = None
     for ln in lines:
@@ -85,6 +86,15 @@ def run_zkcli(port, cmds, timeout=90):
     env = dict(os.environ, CLIENT_JVMFLAGS="-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1")
     env.pop("JVMFLAGS", None)
     rc, out = _run([ZKCLI, "-server", "127.0.0.1:%d" % port], "\n".join(stdin), timeout, env)
+    try:
+        return zkcli_transcript(out, cmds)
+    except ValueError as e:
+        raise RuntimeError("zkCli session (exit %d) %s; output:\n%s" % (rc, e, out[-3000:]))
+
+
+def zkcli_transcript(out, cmds):
+    """Turns zkCli output (stdout+stderr of a run_zkcli session) into the raw transcript.
+    Raises ValueError when markers are missing."""
     lines = out.splitlines()
     # lift watch events out of the stream (each is println("\n" + msg), so the blank
     # line right before it belongs to it)
@@ -100,8 +110,7 @@ def run_zkcli(port, cmds, timeout=90):
     marker_rx = re.compile(r"Node does not exist: %s(\d+|end2?)$" % re.escape(MARK))
     segs, missing = _segments(body, marker_rx, len(cmds) - 1)
     if missing:
-        raise RuntimeError("zkCli session (exit %d) lost markers %s; output:\n%s" % (
-            rc, missing[:5], out[-3000:]))
+        raise ValueError("lost markers %s" % missing[:5])
     res = []
     for i, c in enumerate(cmds):
         res.append("$ " + c)

@@ -13,6 +13,7 @@ Environment:
   GREGOR_COORD          path of the gregor-coord binary (default $GREGOR_TOP/build/bin/gregor-coord).
   GREGOR_TOP            repository root (set by tests/lib/run-dir.sh; derived from this file otherwise).
   ZKH_KEEP              "1": keep the temporary directories (logs) after the run.
+  ZKH_GREGOR_READY_S    seconds gregor-coord gets to answer ruok (default 5).
 
 Shell use (for .sh tests):
   zkharness.py start apache|gregor|target DIR   -> prints the port; server runs detached
@@ -43,7 +44,8 @@ ZK_CLASSPATH = "/usr/share/java/*:/usr/share/zookeeper/*:/etc/zookeeper/conf"
 ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 CLI_MT = "/usr/lib/zookeeper/bin/cli_mt"
 APACHE_READY_S = 30.0      # JVM start on a busy 2-core box
-GREGOR_READY_S = 5.0       # "answers ruok within a few seconds" or it is not functional
+# "answers ruok within a few seconds" or it is not functional
+GREGOR_READY_S = float(os.environ.get("ZKH_GREGOR_READY_S", "5"))
 TICK_MS = 2000
 
 
