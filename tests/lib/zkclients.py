@@ -196,21 +196,24 @@ def run_cli_mt(port, cmds, timeout=60):
     out_all = []
 
     def until_marker(tag):
-        """Collects lines until the marker's completion ("/zkh-mark-T: rc = -101" ... "null")."""
-        seg, seen = [], False
+        """Collects lines until the marker's completion ("/zkh-mark-T: rc = N" ... "null").
+        Returns (lines, N); N is -101 when the session is fine."""
+        seg, rc = [], None
+        rx = re.compile(r"%s%s: rc = (-?\d+)$" % (re.escape(MARK), re.escape(tag)))
         while True:
             ln = rd.readline(deadline)
             if ln is None:
                 raise RuntimeError("cli_mt exited (status %s) before marker %s" % (p.poll(), tag))
             out_all.append(ln)
-            if not seen and ln.endswith("%s%s: rc = -101" % (MARK, tag)):
-                seen = True
-                if len(ln) > len("%s%s: rc = -101" % (MARK, tag)):
-                    seg.append(ln[:-len("%s%s: rc = -101" % (MARK, tag))] + "<no newline>")
+            m = rx.search(ln) if rc is None else None
+            if m:
+                rc = int(m.group(1))
+                if m.start() > 0:
+                    seg.append(ln[:m.start()] + "<no newline>")
                 continue
-            if seen:
+            if rc is not None:
                 if ln == "null":
-                    return [x for x in seg if not re.match(r"^time = -?\d+ msec$", x)]
+                    return [x for x in seg if not re.match(r"^time = -?\d+ msec$", x)], rc
                 continue    # " value_len", "", "Stat:" of the marker
             seg.append(ln)
 
@@ -220,13 +223,22 @@ def run_cli_mt(port, cmds, timeout=60):
 
     res = []
     try:
-        send("get %s%s" % (MARK, "start"))
-        until_marker("start")           # connected; preamble (session event) dropped
+        # wait until the session works (the client retries a failed first connect by
+        # itself); the preamble (session events, connect errors) is dropped
+        for attempt in range(20):
+            send("get %sstart%d" % (MARK, attempt))
+            if until_marker("start%d" % attempt)[1] == -101:
+                break
+        else:
+            raise RuntimeError("no working session after 20 attempts")
         for i, c in enumerate(cmds):
             send(c)
             send("get %s%d" % (MARK, i))
             res.append("$ " + c)
-            res.extend(_sort_children(until_marker(str(i))))
+            seg, rc = until_marker(str(i))
+            if rc != -101:
+                raise RuntimeError("marker after %r answered rc %d (session trouble)" % (c, rc))
+            res.extend(_sort_children(seg))
         send("quit")
         p.stdin.close()
         p.wait(timeout=max(1.0, deadline - time.monotonic()))

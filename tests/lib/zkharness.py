@@ -2,9 +2,9 @@
 """zkharness — start/stop ZooKeeper-protocol servers for the integration and fault tests.
 
 Owns: throw-away Apache ZooKeeper 3.8 standalone servers and gregor-coord servers on free
-loopback ports, readiness polling (`ruok`), cleanup (process groups are killed even when a test
-fails), the "which server is the second side" switch, and the skip/fail policy when gregor-coord
-is not functional yet.
+loopback ports, readiness polling (`ruok`, then one session opened and closed), cleanup
+(process groups are killed even when a test fails), the "which server is the second side"
+switch, and the skip/fail policy when gregor-coord is not functional yet.
 
 Environment:
   GREGOR_ITEST_TARGET   server compared against Apache ZooKeeper: "gregor" (default) or "apache"
@@ -99,6 +99,45 @@ def four_letter(port, cmd, timeout=2.0):
                 break
             chunks.append(b)
     return b"".join(chunks).decode("utf-8", "replace")
+
+
+def zk_session_roundtrip(port, timeout=2.0):
+    """Opens a ZooKeeper session with a raw ConnectRequest, then closes it (closeSession).
+    Returns True when the server granted a session (timeOut > 0) and answered the close.
+    Raises OSError on connection errors."""
+    import struct
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        body = struct.pack(">iqiq", 0, 0, 10000, 0) + struct.pack(">i", 16) + b"\0" * 16 + b"\0"
+        s.sendall(struct.pack(">i", len(body)) + body)
+        resp = _recv_frame(s)
+        if resp is None or len(resp) < 16:
+            return False
+        _proto, negotiated, _sid = struct.unpack(">iiq", resp[:16])
+        if negotiated <= 0:
+            return False
+        s.sendall(struct.pack(">iii", 8, 1, -11))
+        reply = _recv_frame(s)
+        return reply is not None and len(reply) >= 16
+
+
+def _recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        b = s.recv(n - len(buf))
+        if not b:
+            return None
+        buf += b
+    return buf
+
+
+def _recv_frame(s):
+    hdr = _recv_exact(s, 4)
+    if hdr is None:
+        return None
+    n = int.from_bytes(hdr, "big", signed=True)
+    if n < 0 or n > 0xfffff:
+        return None
+    return _recv_exact(s, n)
 
 
 def wait_until(pred, timeout, interval=0.05, what="condition"):
@@ -232,8 +271,11 @@ class Server:
         def ready():
             if self.proc.poll() is not None:
                 raise RuntimeError("process exited with status %s" % self.proc.returncode)
+            # imok first; then a real session round trip, because a JVM server can answer
+            # ruok a moment before it accepts sessions
             try:
-                return four_letter(self.port, "ruok", timeout=1.0).strip() == "imok"
+                return (four_letter(self.port, "ruok", timeout=1.0).strip() == "imok" and
+                        zk_session_roundtrip(self.port, timeout=1.0))
             except OSError:
                 return False
         wait_until(ready, timeout, interval=0.05, what="imok from port %d" % self.port)
