@@ -16,7 +16,9 @@ Environment:
   ZKH_GREGOR_READY_S    seconds gregor-coord gets to answer ruok (default 5).
 
 Shell use (for .sh tests):
-  zkharness.py start apache|gregor|target DIR   -> prints the port; server runs detached
+  zkharness.py start apache|gregor|target DIR [key=value...]
+                                                -> prints the port; server runs detached;
+                                                   key=value lines are added to zoo.cfg
   zkharness.py stop DIR                         -> kills the server's process group
   zkharness.py kill9 DIR                        -> SIGKILL, leaves DIR (dataDir) in place
   zkharness.py restart DIR                      -> starts again on the same port and dataDir
@@ -55,6 +57,10 @@ class NotFunctional(Exception):
 
 class SkipTest(Exception):
     """Raised to make a test exit 77 (see run_test)."""
+
+
+class CoordRequired(Exception):
+    """gregor-coord is not functional although GREGOR_REQUIRE_COORD=1 (a test failure)."""
 
 
 def log(*a):
@@ -359,10 +365,11 @@ def start_server(kind, **kw):
         return srv.start()
     except NotFunctional as e:
         srv.cleanup()
-        msg = "gregor-coord is not functional (no imok within %.0fs): %s" % (
+        msg = "gregor-coord is not functional (needs imok and a session within %.0fs): %s" % (
             GREGOR_READY_S, str(e).splitlines()[0])
         if require_coord():
-            raise RuntimeError(msg + "\n" + str(e))
+            raise CoordRequired("GREGOR_REQUIRE_COORD=1 and " + msg + "\n" +
+                                "\n".join(str(e).splitlines()[1:]))
         raise SkipTest(msg)
     except Exception:
         srv.cleanup()
@@ -379,6 +386,10 @@ def run_test(main):
         _cleanup_all()
         print("SKIP: %s" % e, file=sys.stderr, flush=True)
         sys.exit(SKIP)
+    except CoordRequired as e:
+        _cleanup_all()
+        print("FAIL: %s" % e, file=sys.stderr, flush=True)
+        sys.exit(1)
     except SystemExit:
         _cleanup_all()
         raise
@@ -469,16 +480,27 @@ def _pidfile(d):
     return os.path.join(d, "server.pid")
 
 
-def _cli_start(kind, d, port=None):
+def _cli_start(kind, d, port=None, extra=None):
     os.makedirs(d, exist_ok=True)
     if kind == "target":
         kind = target_kind()
-    srv = Server(kind, base_dir=os.path.abspath(d), port=port)
+    if extra is None:       # restart: the extra settings of the first start
+        try:
+            with open(os.path.join(d, "extra.cfg")) as f:
+                extra = dict(ln.rstrip("\n").split("=", 1) for ln in f if "=" in ln)
+        except OSError:
+            extra = {}
+    else:
+        with open(os.path.join(d, "extra.cfg"), "w") as f:
+            f.write("".join("%s=%s\n" % kv for kv in extra.items()))
+    srv = Server(kind, base_dir=os.path.abspath(d), port=port, extra_cfg=extra)
     try:
         srv.start()
     except NotFunctional as e:
-        print("SKIP: gregor-coord is not functional: %s" % str(e).splitlines()[0], file=sys.stderr)
         print(str(e), file=sys.stderr)
+        print("%s: gregor-coord is not functional: %s" % (
+            "FAIL (GREGOR_REQUIRE_COORD=1)" if require_coord() else "SKIP",
+            str(e).splitlines()[0]), file=sys.stderr)
         return 1 if require_coord() else SKIP
     except Exception as e:
         print("start failed: %s" % e, file=sys.stderr)
@@ -543,7 +565,8 @@ def _pg_alive(pgid):
 
 def main(argv):
     if len(argv) >= 3 and argv[0] == "start":
-        return _cli_start(argv[1], argv[2])
+        extra = dict(a.split("=", 1) for a in argv[3:] if "=" in a)
+        return _cli_start(argv[1], argv[2], extra=extra)
     if len(argv) == 2 and argv[0] == "stop":
         return _cli_kill(argv[1], signal.SIGTERM)
     if len(argv) == 2 and argv[0] == "kill9":
