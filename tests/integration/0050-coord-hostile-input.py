@@ -475,13 +475,27 @@ def run_side(srv):
 def main():
     logging.getLogger("kazoo").setLevel(logging.CRITICAL)
     ref, tgt = zkharness.start_pair()
+    results = {}
+
+    def side(role, srv):
+        try:
+            results[role] = run_side(srv)
+        except BaseException as e:      # reported below
+            results[role] = ("", ["%s: %s: %r" % (srv.kind, role, e)])
     try:
-        ref_text, problems = run_side(ref)
-        tgt_text, tgt_problems = run_side(tgt)
-        problems += tgt_problems
+        # the two servers are independent: probe both at once
+        ts = [threading.Thread(target=side, args=("reference", ref)),
+              threading.Thread(target=side, args=("target", tgt))]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
     finally:
         ref.cleanup()
         tgt.cleanup()
+    ref_text, problems = results["reference"]
+    tgt_text, tgt_problems = results["target"]
+    problems = problems + tgt_problems
     out = os.environ.get("ZKH_OUT")
     if out:
         os.makedirs(out, exist_ok=True)

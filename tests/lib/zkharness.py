@@ -432,12 +432,36 @@ def start_pair():
     return res["ref"], res["tgt"]
 
 
+def _both(fn, port_a, port_b):
+    """fn(port_a) and fn(port_b) on two threads (the servers are independent); returns both
+    results or re-raises the first exception."""
+    import threading
+    res = [None, None]
+
+    def go(i, port):
+        try:
+            res[i] = (True, fn(port))
+        except BaseException as e:
+            res[i] = (False, e)
+    ts = [threading.Thread(target=go, args=(0, port_a)),
+          threading.Thread(target=go, args=(1, port_b))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    for ok, v in res:
+        if not ok:
+            raise v
+    return res[0][1], res[1][1]
+
+
 def differential(sessions, out_dir=None):
     """Runs every session against a fresh Apache ZooKeeper 3.8 and a fresh target server and
     compares the normalized transcripts.
 
     sessions: list of (name, fn) where fn(port) returns a raw transcript (str); sessions run
-    in order on the same pair of servers, so later sessions see earlier sessions' nodes.
+    in order on the same pair of servers, so later sessions see earlier sessions' nodes; each
+    session runs against both servers at the same time (two threads).
     out_dir: if given, raw and normalized transcripts are written there.
     Raises AssertionError listing a unified diff per mismatching session."""
     import zknorm
@@ -448,8 +472,7 @@ def differential(sessions, out_dir=None):
         log("reference apache on %d, %s on %d" % (ref.port, tname, tgt.port))
         for name, fn in sessions:
             t0 = time.monotonic()
-            raw_a = fn(ref.port)
-            raw_b = fn(tgt.port)
+            raw_a, raw_b = _both(fn, ref.port, tgt.port)
             ok, report = zknorm.compare(name, raw_a, raw_b, "apache", tgt.kind)
             log("%s (%.1fs)" % (report.splitlines()[0], time.monotonic() - t0))
             if out_dir:
