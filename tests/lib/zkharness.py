@@ -485,10 +485,10 @@ def differential(sessions, out_dir=None):
                         f.write(zknorm.normalize(raw))
             if not ok:
                 failures.append(report)
-            for s in (ref, tgt):
-                if not s.alive():
-                    failures.append("%s server died during %s\n%s" % (s.kind, name, s.log_tail()))
-            if any("died" in f for f in failures):
+            dead = [s for s in (ref, tgt) if not s.alive()]
+            for s in dead:
+                failures.append("%s server died during %s\n%s" % (s.kind, name, s.log_tail()))
+            if dead:
                 break
     finally:
         ref.cleanup()
