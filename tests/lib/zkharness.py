@@ -316,17 +316,26 @@ class Server:
             _live.remove(self)
         self.proc = None
 
+    def _exited_unreaped(self):
+        """True once the leader has exited; it stays a zombie (not reaped), so its pid --
+        the process group id -- cannot be reused while we still signal the group."""
+        try:
+            info = os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return True
+        return info is not None
+
     def stop(self):
-        """SIGTERM, then SIGKILL after 5 s; idempotent. Removes an owned directory."""
+        """SIGTERM to the process group, SIGKILL after 5 s; then SIGKILL to stragglers left in
+        the group, and reap. Idempotent. (cleanup() also removes an owned directory.)"""
         if self.proc is not None:
             self._signal_group(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._signal_group(signal.SIGKILL)
-                self.proc.wait()
-            # the group may hold stragglers after the leader exited
+                wait_until(self._exited_unreaped, 5.0, interval=0.02, what="server exit")
+            except TimeoutError:
+                pass
             self._signal_group(signal.SIGKILL)
+            self.proc.wait()
             self.proc = None
         self._close_log()
         if self in _live:
@@ -548,11 +557,25 @@ def _read_pidfile(d):
         return None
 
 
+def _started_here(pid, d):
+    """True if pid is (still) the server started for directory d: its command line names
+    d/zoo.cfg. Guards against signalling a reused pid."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            args = f.read().split(b"\0")
+    except OSError:
+        return False
+    return os.path.join(os.path.abspath(d), "zoo.cfg").encode() in args
+
+
 def _cli_kill(d, sig):
     info = _read_pidfile(d)
     if info is None:
         return 0
     pid = info[0]
+    if not _started_here(pid, d):
+        os.unlink(_pidfile(d))      # already gone
+        return 0
     try:
         os.killpg(pid, sig)
     except ProcessLookupError:
