@@ -18,14 +18,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-start() { # kind dir [key=value...] -> port on stdout; exits the test on failure/skip
-    local kind=$1 dir=$2 port rc
+port=
+start() { # kind dir [key=value...] -> sets $port; exits the test on failure/skip (77)
+    # (not called as $(start ...): the cleanup list must be updated in this shell)
+    local kind=$1 dir=$2 rc
     shift 2
+    started+=("$dir")
     port=$($zkh start "$kind" "$dir" "$@")
     rc=$?
     if [[ $rc -ne 0 ]]; then exit $rc; fi
-    started+=("$dir")
-    echo "$port"
 }
 
 # Masks values that legitimately differ between two servers and two runs.
@@ -78,8 +79,8 @@ compare() { # label apache-text target-text
     fi
 }
 
-pa=$(start apache "$work/a") || exit $?
-pt=$(start target "$work/t") || exit $?
+start apache "$work/a"; pa=$port
+start target "$work/t"; pt=$port
 kind=$($zkh target)
 echo "apache on $pa, $kind on $pt"
 
@@ -99,8 +100,8 @@ missing=$(mntr_core_keys "$pa")
 [[ -z "$missing" ]] || { echo "FAIL  apache lacks mntr keys $(echo $missing): fix the list"; fail=1; }
 
 # restricted whitelist: refused words answer with a fixed sentence
-pa2=$(start apache "$work/a2" "4lw.commands.whitelist=srvr,ruok") || exit $?
-pt2=$(start target "$work/t2" "4lw.commands.whitelist=srvr,ruok") || exit $?
+start apache "$work/a2" "4lw.commands.whitelist=srvr,ruok"; pa2=$port
+start target "$work/t2" "4lw.commands.whitelist=srvr,ruok"; pt2=$port
 for w in ruok stat mntr envi conf isro wchs; do
     a=$($zkh 4lw "$pa2" $w | norm $w)
     t=$($zkh 4lw "$pt2" $w | norm $w)
