@@ -110,9 +110,22 @@ def test_zkcli_parsing():
             "-- watch events, in delivery order --\n"
             "event type:NodeDataChanged path:/a\n")
     check(tr == want, "zkCli transcript:\n%r\nwanted\n%r" % (tr, want))
+    # session trouble must show in the transcript, never vanish
+    tr = zkclients.zkcli_transcript(out.replace("Node does not exist: /zkh-mark-2",
+                                                "KeeperErrorCode = ConnectionLoss for "
+                                                "/zkh-mark-2"), cmds)
+    check("!! separator answered: KeeperErrorCode = ConnectionLoss" in tr,
+          "failed separator not reported:\n" + tr)
+    tr = zkclients.zkcli_transcript(out.replace("/zkh-mark-2", "/zkh-mark-X"), cmds)
+    check("$ getEphemerals\n!! no separator" in tr, "lost separator not reported:\n" + tr)
+    tr = zkclients.zkcli_transcript(out.replace(
+        "WatchedEvent state:SyncConnected type:NodeDataChanged path:/a",
+        "WatchedEvent state:Disconnected type:None path:null"), cmds)
+    check("event state:Disconnected" not in tr and "state:Disconnected type:None" in tr,
+          "disconnect not reported:\n" + tr)
     try:
-        zkclients.zkcli_transcript(out.replace("/zkh-mark-2", "/zkh-mark-X"), cmds)
-        raise AssertionError("a lost marker must be an error")
+        zkclients.zkcli_transcript("Connecting to 127.0.0.1:1\n", cmds)
+        raise AssertionError("a session that never worked must be an error")
     except ValueError:
         pass
     seg = ["/p: rc = 0", "\tz", "\ta", "\tctime = x", "\tczxid=1", "[/p/k]: rc = 0",

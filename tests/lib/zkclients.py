@@ -51,11 +51,12 @@ def _run(argv, stdin_text, timeout, env=None):
     return p.returncode, p.stdout.decode("utf-8", "replace")
 
 
-def _segments(lines, marker_rx, n):
-    """Splits output lines at marker lines. Returns (segments, missing): segments[tag] holds
-    the lines after the marker with that tag up to the next marker; lines before the first
+def _segments(lines, marker_rx, ok_prefix):
+    """Splits output lines at marker lines. Returns (segs, notes): segs[tag] holds the lines
+    after the marker with that tag up to the next marker; notes[tag] is set when the marker
+    itself did not answer "does not exist" (connection trouble). Lines before the first
     marker (banner, connection chatter) are dropped."""
-    segs = {}
+    segs, notes = {}, {}
     cur = None
     for ln in lines:
         m = marker_rx.search(ln)
@@ -63,21 +64,20 @@ def _segments(lines, marker_rx, n):
             # output printed without a newline runs into the marker line
             if m.start() > 0 and cur is not None:
                 segs[cur].append(ln[:m.start()] + "<no newline>")
-            cur = m.group(1)
+            cur = m.group("tag")
             segs[cur] = []
+            if m.group("how") != ok_prefix:
+                notes[cur] = "!! separator answered: %s" % ln[m.start():]
             continue
         if cur is not None:
             segs[cur].append(ln)
-    missing = [str(i) for i in range(n + 1) if str(i) not in segs]
-    if "end" not in segs:
-        missing.append("end")
-    return segs, missing
+    return segs, notes
 
 
 def run_zkcli(port, cmds, timeout=90):
     """Runs `cmds` in one zkCli.sh session against 127.0.0.1:port.
     Returns the raw transcript (str): "$ cmd" followed by its output, for every command,
-    then the watch events. Raises RuntimeError if the session did not get through."""
+    then the watch events. Raises RuntimeError if the session never worked at all."""
     stdin = []
     for i, c in enumerate(cmds):
         stdin.append("stat %s%d" % (MARK, i))
@@ -94,30 +94,48 @@ def run_zkcli(port, cmds, timeout=90):
 
 def zkcli_transcript(out, cmds):
     """Turns zkCli output (stdout+stderr of a run_zkcli session) into the raw transcript.
-    Raises ValueError when markers are missing."""
+    Session trouble (a lost or failed separator, a disconnect) shows up in the transcript as
+    "!!" lines and state events, so it appears in the diff. Raises ValueError only when no
+    separator at all came back (the session never worked)."""
     lines = out.splitlines()
     # lift watch events out of the stream (each is println("\n" + msg), so the blank
-    # line right before it belongs to it)
-    body, events = [], []
+    # line right before it belongs to it); keep connection-state events except the first
+    # SyncConnected and the final Closed
+    body, events, first_connect = [], [], True
     for ln in lines:
         if ln == "WATCHER::" or ln.startswith("WatchedEvent "):
             if body and body[-1] == "":
                 body.pop()
-            if ln.startswith("WatchedEvent ") and "type:None" not in ln:
-                events.append(ln.replace("WatchedEvent state:SyncConnected ", "event "))
+            if ln.startswith("WatchedEvent "):
+                if ln == "WatchedEvent state:SyncConnected type:None path:null" and first_connect:
+                    first_connect = False
+                elif ln != "WatchedEvent state:Closed type:None path:null":
+                    events.append(ln.replace("WatchedEvent state:SyncConnected ", "event "))
             continue
         body.append(ln)
-    marker_rx = re.compile(r"Node does not exist: %s(\d+|end2?)$" % re.escape(MARK))
-    segs, missing = _segments(body, marker_rx, len(cmds) - 1)
-    if missing:
-        raise ValueError("lost markers %s" % missing[:5])
+    marker_rx = re.compile(r"(?P<how>Node does not exist: |KeeperErrorCode = \w+ for )"
+                           r"%s(?P<tag>\d+|end2?)$" % re.escape(MARK))
+    segs, notes = _segments(body, marker_rx, "Node does not exist: ")
+    if not segs:
+        raise ValueError("no command got an answer")
     res = []
     for i, c in enumerate(cmds):
         res.append("$ " + c)
-        seg = segs[str(i)]
+        tag = str(i)
+        if tag not in segs:
+            res.append("!! no separator before this command (session trouble)")
+            continue
+        if tag in notes:
+            res.append(notes[tag])
+        seg = segs[tag]
         if c.split()[:1] == ["getEphemerals"]:
             seg = [_sort_bracket_list(ln) for ln in seg]
         res.extend(seg)
+    for tag in ("end", "end2"):
+        if tag not in segs or tag in notes:
+            res.append("!! final separator %s: %s" % (tag, notes.get(tag, "missing")))
+        elif tag == "end" and segs[tag]:
+            res.extend(segs[tag])      # output of the last command that came late
     res.append("-- watch events, in delivery order --")
     res.extend(events)
     return "\n".join(res) + "\n"
@@ -236,9 +254,9 @@ def run_cli_mt(port, cmds, timeout=60):
             send("get %s%d" % (MARK, i))
             res.append("$ " + c)
             seg, rc = until_marker(str(i))
-            if rc != -101:
-                raise RuntimeError("marker after %r answered rc %d (session trouble)" % (c, rc))
             res.extend(_sort_children(seg))
+            if rc != -101:      # shows up in the diff
+                res.append("!! separator answered rc %d (session trouble)" % rc)
         send("quit")
         p.stdin.close()
         p.wait(timeout=max(1.0, deadline - time.monotonic()))
