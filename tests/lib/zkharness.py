@@ -42,7 +42,10 @@ import time
 SKIP = 77
 TOP = os.environ.get("GREGOR_TOP") or os.path.abspath(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-ZK_CLASSPATH = "/usr/share/java/*:/usr/share/zookeeper/*:/etc/zookeeper/conf"
+# Debian's own server classpath plus a log4j binding, so server.log has the server's log
+# (the catch-all /usr/share/java/* picks slf4j's NOP binding and logs nothing)
+ZK_CLASSPATH = ("/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:"
+                "/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar")
 ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 CLI_MT = "/usr/lib/zookeeper/bin/cli_mt"
 APACHE_READY_S = 30.0      # JVM start on a busy 2-core box
@@ -249,8 +252,35 @@ class Server:
         return [binary, cfg_path]
 
     def start(self, timeout=None):
-        """Starts the server and waits until it answers ruok with imok.
-        Raises NotFunctional for gregor (exited / no imok in time), RuntimeError for apache."""
+        """Starts the server and waits until it answers ruok with imok and grants a session.
+        If the process exits because another process took its port in the meantime (the
+        port was free when picked, or before a restart), it moves to a fresh port and tries
+        again (at most 3 times; clients must use self.port after start()).
+        Raises NotFunctional for gregor (exited / not ready in time), RuntimeError for apache."""
+        for attempt in range(3):
+            try:
+                return self._start_once(timeout)
+            except (NotFunctional, RuntimeError):
+                if attempt == 2 or not self._port_taken():
+                    raise
+                old = self.port
+                self.port = free_port()
+                log("%s: port %d was taken by another process; moving to %d" % (
+                    self.kind, old, self.port))
+
+    def _port_taken(self):
+        """True if someone else listens on / holds self.port (our server is not running)."""
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", self.port))
+            return False
+        except OSError:
+            return True
+        finally:
+            s.close()
+
+    def _start_once(self, timeout):
         cfg = self.write_config()
         cmd = self._command(cfg)
         env = dict(os.environ, ZOO_LOG_DIR=self.dir)
