@@ -69,6 +69,8 @@ kill "$fake_pid" 2>/dev/null; wait "$fake_pid" 2>/dev/null; fake_pid=
 addr=127.0.0.1:1
 check "nothing listening: setup failure, clear message" 1 0 - "Connection refused" -- -m set -t 1
 check "ready gives up" 1 - - "no server became ready" -- --ready -t 0.2
+sleep 0.2 & dying=$!
+check "ready stops when the server process exits" 1 - - "process $dying exited" -- --ready -t 30 --pid "$dying"
 
 echo "test-zkbench: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]

@@ -79,6 +79,7 @@ typedef struct zb_opts_s {
     bool quiet;
     int session_ms;
     int64_t since_ms;     /* --ready: wall-clock ms to measure from; 0 = our start */
+    int watch_pid;        /* --ready: give up when this process has exited (0 = none) */
 } zb_opts_t;
 
 /* One request in flight. */
@@ -868,6 +869,21 @@ static void zb_close_all(zb_t *z)
 
 /* ------------------------------------------------------------ the modes */
 
+/* Whether process pid still runs (a zombie counts as exited). */
+static bool zb_pid_alive(int pid)
+{
+    char path[64], st[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t n = fread(st, 1, sizeof st - 1, f);
+    fclose(f);
+    st[n] = '\0';
+    const char *rp = strrchr(st, ')');   /* state follows the command name */
+    return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+}
+
 /* --ready: retries connect + session + `exists /` every 5 ms until one works. */
 static int zb_ready(zb_t *z, int64_t t0_wall_ms)
 {
@@ -905,6 +921,12 @@ static int zb_ready(zb_t *z, int64_t t0_wall_ms)
         }
         if (clock_mono_us() >= limit)
             break;
+        if (z->o.watch_pid && !zb_pid_alive(z->o.watch_pid)) {
+            printf("mode=ready ok=0 ready_ms=-1 attempts=%d server_exited=1\n", attempts);
+            fprintf(stderr, "zkbench: server process %d exited before answering (%s)\n", z->o.watch_pid,
+                    err[0] ? err : "no attempt finished");
+            return 1;
+        }
         poll(NULL, 0, 5);
     }
     printf("mode=ready ok=0 ready_ms=-1 attempts=%d\n", attempts);
@@ -1030,6 +1052,7 @@ static void zb_usage(FILE *f)
         "      --session-timeout MS   requested session timeout (default 30000)\n"
         "      --ready                wait until `exists /` succeeds, print ready_ms (-t = give up after)\n"
         "      --since-ms EPOCH_MS    --ready: measure from this wall-clock time (e.g. date +%%s%%3N)\n"
+        "      --pid PID              --ready: give up as soon as process PID has exited\n"
         "  -q, --quiet                only the machine-readable line\n"
         "Prints one line: mode=.. ops=.. secs=.. ops_per_s=.. p50_us=.. p99_us=.. errors=..\n"
         "Exit status 0 only if every request succeeded.\n");
@@ -1045,7 +1068,7 @@ static int zb_parse_mode(const char *s)
 
 static int zb_parse_opts(zb_opts_t *o, int argc, char **argv)
 {
-    enum { OPT_CLEANUP = 256, OPT_READY, OPT_SINCE, OPT_SESSION };
+    enum { OPT_CLEANUP = 256, OPT_READY, OPT_SINCE, OPT_SESSION, OPT_PID };
     static const struct option longs[] = {
         {"servers", required_argument, 0, 's'}, {"mode", required_argument, 0, 'm'},
         {"conns", required_argument, 0, 'c'}, {"outstanding", required_argument, 0, 'o'},
@@ -1055,7 +1078,8 @@ static int zb_parse_opts(zb_opts_t *o, int argc, char **argv)
         {"warmup", required_argument, 0, 'w'}, {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'}, {"cleanup", no_argument, 0, OPT_CLEANUP},
         {"ready", no_argument, 0, OPT_READY}, {"since-ms", required_argument, 0, OPT_SINCE},
-        {"session-timeout", required_argument, 0, OPT_SESSION}, {0, 0, 0, 0},
+        {"session-timeout", required_argument, 0, OPT_SESSION}, {"pid", required_argument, 0, OPT_PID},
+        {0, 0, 0, 0},
     };
     const char *servers = "127.0.0.1:2181";
     const char *prefix = "/zkbench";
@@ -1073,7 +1097,7 @@ static int zb_parse_opts(zb_opts_t *o, int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "s:m:c:o:t:n:d:p:k:r:w:qh", longs, NULL)) != -1) {
         long v = 0;
         double dv = 0;
-        if ((ch > 0 && ch < 128 && strchr("codkr", ch)) || ch == OPT_SESSION) {
+        if ((ch > 0 && ch < 128 && strchr("codkr", ch)) || ch == OPT_SESSION || ch == OPT_PID) {
             v = strtol(optarg, &end, 10);
             if (*end || v < 0 || v > 100000000) {
                 fprintf(stderr, "zkbench: bad number '%s'\n", optarg);
@@ -1118,6 +1142,7 @@ static int zb_parse_opts(zb_opts_t *o, int argc, char **argv)
         case OPT_READY: o->mode = ZB_M_READY; break;
         case OPT_SINCE: o->since_ms = strtoll(optarg, &end, 10); break;
         case OPT_SESSION: o->session_ms = (int)v; break;
+        case OPT_PID: o->watch_pid = (int)v; break;
         default: return -1;
         }
     }
