@@ -63,7 +63,7 @@ start_fake swap
 check "replies out of order abort the run" 1 - - "out of order" -- -m set -n 100 -k 10 -c 1 -o 10
 
 start_fake close
-check "lost connection is reported" 1 - - "closed by the server" -- -m set -n 1000 -k 10 -c 1 -o 10
+check "lost connection is reported" 1 - - "connection 0 to .* lost: " -- -m set -n 1000 -k 10 -c 1 -o 10
 
 kill "$fake_pid" 2>/dev/null; wait "$fake_pid" 2>/dev/null; fake_pid=
 addr=127.0.0.1:1
