@@ -52,6 +52,7 @@ check "create + cleanup" 0 300 0 "cleanup deleted 300" -- -m create -n 300 -o 50
 check "sync-set one at a time" 0 50 0 "1 outstanding" -- -m sync-set -n 50 -k 5
 check "timed run stops" 0 - 0 "" -- -m get -t 0.3 -k 10
 check "ready" 0 - - "answered exists" -- --ready -t 5
+check "--pid reports the server's CPU per op" 0 200 0 "server [0-9.]+ s \([0-9.]+ us per op\)" -- -m get -n 200 -k 10 --pid "$fake_pid"
 
 start_fake errors
 check "server errors are counted, not ops" 1 900 100 "NONODE \(-101\): 100" -- -m set -n 1000 -k 10 -c 1

@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -79,7 +80,7 @@ typedef struct zb_opts_s {
     bool quiet;
     int session_ms;
     int64_t since_ms;     /* --ready: wall-clock ms to measure from; 0 = our start */
-    int watch_pid;        /* --ready: give up when this process has exited (0 = none) */
+    int watch_pid;        /* --pid: the server process (0 = unknown); see zb_cpu_t */
 } zb_opts_t;
 
 /* One request in flight. */
@@ -869,6 +870,60 @@ static void zb_close_all(zb_t *z)
 
 /* ------------------------------------------------------------ the modes */
 
+/* CPU accounting over the measured phase, so that a result on a shared
+ * machine can be judged: our own CPU, the server's (when --pid names it) and
+ * the whole machine's busy time. Seconds. */
+typedef struct zb_cpu_s {
+    double wall_s;
+    double self_s;
+    double server_s;   /* -1 if unknown */
+    double busy_s;     /* all CPUs, all processes; -1 if unknown */
+} zb_cpu_t;
+
+static double zb_proc_cpu_s(int pid)
+{
+    char path[64], st[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(st, 1, sizeof st - 1, f);
+    fclose(f);
+    st[n] = '\0';
+    const char *p = strrchr(st, ')');
+    unsigned long long ut, stime;
+    /* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &stime) != 2)
+        return -1;
+    return (double)(ut + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double zb_machine_busy_s(void)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return -1;
+    unsigned long long v[8] = {0};
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                   &v[6], &v[7]);
+    fclose(f);
+    if (n != 8)
+        return -1;
+    /* user nice system [idle iowait] irq softirq steal */
+    return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void zb_cpu_sample(int server_pid, zb_cpu_t *c)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    c->wall_s = (double)clock_mono_us() / 1e6;
+    c->self_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+                (double)ru.ru_stime.tv_usec / 1e6;
+    c->server_s = server_pid ? zb_proc_cpu_s(server_pid) : -1;
+    c->busy_s = zb_machine_busy_s();
+}
+
 /* Whether process pid still runs (a zombie counts as exited). */
 static bool zb_pid_alive(int pid)
 {
@@ -934,17 +989,31 @@ static int zb_ready(zb_t *z, int64_t t0_wall_ms)
     return 1;
 }
 
-static void zb_report(const zb_t *z, const zb_phase_t *ph)
+static void zb_report(const zb_t *z, const zb_phase_t *ph, const zb_cpu_t *c0, const zb_cpu_t *c1)
 {
     double secs = (double)(ph->t_end_us - ph->t_start_us) / 1e6;
     const zb_hist_t *h = ph->hist;
     double rate = secs > 0 ? (double)ph->ok / secs : 0;
+    double wall = c1->wall_s - c0->wall_s, self = c1->self_s - c0->self_s;
     printf("mode=%s ops=%" PRIu64 " secs=%.3f ops_per_s=%.0f p50_us=%" PRIu64 " p90_us=%" PRIu64
            " p99_us=%" PRIu64 " p999_us=%" PRIu64 " max_us=%" PRIu64 " mean_us=%.0f errors=%" PRIu64
-           " conns=%d outstanding=%d size=%d\n",
+           " conns=%d outstanding=%d size=%d client_cpu_s=%.2f",
            zb_mode_names[z->o.mode], ph->ok, secs, rate, zb_hist_quantile(h, 0.50), zb_hist_quantile(h, 0.90),
            zb_hist_quantile(h, 0.99), zb_hist_quantile(h, 0.999), h->max, zb_hist_mean(h), ph->errors,
-           z->nconns, z->o.outstanding, z->o.size);
+           z->nconns, z->o.outstanding, z->o.size, self);
+    double server = -1, other = -1;
+    if (c0->server_s >= 0 && c1->server_s >= 0) {
+        server = c1->server_s - c0->server_s;
+        printf(" server_cpu_s=%.2f server_us_per_op=%.1f", server, ph->ok ? server * 1e6 / (double)ph->ok : 0);
+    }
+    if (c0->busy_s >= 0 && c1->busy_s >= 0 && wall > 0) {
+        double busy = c1->busy_s - c0->busy_s;
+        other = busy - self - (server > 0 ? server : 0);
+        if (other < 0)
+            other = 0;
+        printf(" busy_cores=%.2f other_cores=%.2f", busy / wall, other / wall);
+    }
+    printf("\n");
     fflush(stdout);
     if (z->o.quiet)
         return;
@@ -960,6 +1029,12 @@ static void zb_report(const zb_t *z, const zb_phase_t *ph)
                     " us, p99.9 %" PRIu64 " us, max %" PRIu64 " us, mean %.0f us\n",
             zb_hist_quantile(h, 0.50), zb_hist_quantile(h, 0.90), zb_hist_quantile(h, 0.99),
             zb_hist_quantile(h, 0.999), h->max, zb_hist_mean(h));
+    fprintf(stderr, "  CPU: zkbench %.2f s", self);
+    if (server >= 0)
+        fprintf(stderr, ", server %.2f s (%.1f us per op)", server, ph->ok ? server * 1e6 / (double)ph->ok : 0);
+    if (other >= 0)
+        fprintf(stderr, ", other processes %.2f cores", other / wall);
+    fprintf(stderr, " over %.2f s\n", wall);
     fprintf(stderr, "  errors: %" PRIu64 "\n", ph->errors);
     zb_print_errors(ph);
 }
@@ -1001,10 +1076,13 @@ static int zb_bench(zb_t *z)
         ph.limit = z->o.count;
     if (z->o.secs > 0)
         ph.deadline_us = clock_mono_us() + (int64_t)(z->o.secs * 1e6);
+    zb_cpu_t cpu0, cpu1;
+    zb_cpu_sample(z->o.watch_pid, &cpu0);
     zb_run_phase(z, &ph);
+    zb_cpu_sample(z->o.watch_pid, &cpu1);
     if (op == ZB_OP_CREATE)
         creates_issued += ph.issued;
-    zb_report(z, &ph);
+    zb_report(z, &ph, &cpu0, &cpu1);
     reported = true;
     rc = z->fatal || ph.errors ? 1 : 0;
 
@@ -1052,7 +1130,8 @@ static void zb_usage(FILE *f)
         "      --session-timeout MS   requested session timeout (default 30000)\n"
         "      --ready                wait until `exists /` succeeds, print ready_ms (-t = give up after)\n"
         "      --since-ms EPOCH_MS    --ready: measure from this wall-clock time (e.g. date +%%s%%3N)\n"
-        "      --pid PID              --ready: give up as soon as process PID has exited\n"
+        "      --pid PID              the server's process: --ready gives up as soon as it has exited;\n"
+        "                             load modes report its CPU time per operation\n"
         "  -q, --quiet                only the machine-readable line\n"
         "Prints one line: mode=.. ops=.. secs=.. ops_per_s=.. p50_us=.. p99_us=.. errors=..\n"
         "Exit status 0 only if every request succeeded.\n");
