@@ -269,6 +269,12 @@ for ((rep = 1; rep <= reps; rep++)); do
 done
 elapsed=$(( $(date +%s) - start_s ))
 
+# ---- noise: CPU that neither the server nor zkbench used, during the measured runs
+noise=$(awk -F'\t' '$3=="other_cores" && $4 > m {m=$4} END {print m+0}' "$raw")
+if awk -v n="$noise" 'BEGIN{exit !(n > 0.25)}'; then
+    warnings+=("the machine was busy: other processes used up to $noise of $(nproc) cores during the runs; compare ratios with care and re-run on a quiet machine")
+fi
+
 # ---- the table
 rows=(
     "create_ops|create ops/s (pipelined)|>=|3"
