@@ -939,7 +939,7 @@ static bool zb_pid_alive(int pid)
     return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
 }
 
-/* --ready: retries connect + session + `exists /` every 5 ms until one works. */
+/* --ready: retries connect + session + `exists /` every 2 ms until one works. */
 static int zb_ready(zb_t *z, int64_t t0_wall_ms)
 {
     int64_t start = clock_mono_us();
@@ -982,7 +982,7 @@ static int zb_ready(zb_t *z, int64_t t0_wall_ms)
                     err[0] ? err : "no attempt finished");
             return 1;
         }
-        poll(NULL, 0, 5);
+        poll(NULL, 0, 2);
     }
     printf("mode=ready ok=0 ready_ms=-1 attempts=%d\n", attempts);
     fprintf(stderr, "zkbench: no server became ready: %s\n", err[0] ? err : "interrupted");
