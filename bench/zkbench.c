@@ -26,8 +26,12 @@
  * Output: one machine-readable line on stdout, e.g.
  *   mode=set ops=123456 secs=10.001 ops_per_s=12345 p50_us=.. p90_us=..
  *   p99_us=.. p999_us=.. max_us=.. mean_us=.. errors=0 conns=1 outstanding=100 size=100
- * and a human summary on stderr (unless -q). Exit status 0 only when the run
- * completed with no errors. */
+ * (with --pid PID also the server's CPU per operation and the CPU other
+ * processes used meanwhile) and a human summary on stderr (unless -q). Exit
+ * status 0 only when the run completed with no errors.
+ *
+ * Memory: everything is owned by the zb_t run context (connections, their
+ * buffers and request rings) and freed by zb_close_all / zb_opts_free. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -1241,8 +1245,8 @@ static int zb_parse_opts(zb_opts_t *o, int argc, char **argv)
         fprintf(stderr, "zkbench: need conns >= 1, outstanding >= 1, keys >= 1, read-pct <= 100, size <= 1 MiB\n");
         return -1;
     }
-    if (prefix[0] != '/') {
-        fprintf(stderr, "zkbench: prefix must start with '/'\n");
+    if (prefix[0] != '/' || strlen(prefix) > 400) {
+        fprintf(stderr, "zkbench: prefix must start with '/' and be at most 400 bytes\n");
         return -1;
     }
     o->prefix = xstrdup(prefix);
