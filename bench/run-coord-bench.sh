@@ -197,7 +197,7 @@ bench_server() {   # server rep cmd
         echo "  last lines of its output ($dir/server.log):" >&2
         if [[ -s $dir/server.log ]]; then tail -n 15 "$dir/server.log" | sed 's/^/    /' >&2
         else echo "    (no output)" >&2; fi
-        warnings+=("$server rep $rep: failed to start ($why); see the log above")
+        warnings+=("$server rep $rep: failed to start ($why); its last output: $(tail -n 3 "$dir/server.log" | tr '\n' ' ' | cut -c1-300)")
         return 1
     fi
     record "$server" "$rep" startup_ms "$ms"
