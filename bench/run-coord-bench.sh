@@ -154,7 +154,7 @@ record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$raw"; }
 # One zkbench measurement; records ops/s and latencies under key.
 measure() {   # server rep key port mode conns outstanding
     local server=$1 rep=$2 key=$3 port=$4 mode=$5 c=$6 o=$7 line rc
-    line=$("$zkbench" -q -s "127.0.0.1:$port" -m "$mode" -t "$secs" -w "$warm" -c "$c" -o "$o" \
+    line=$("$zkbench" -s "127.0.0.1:$port" -m "$mode" -t "$secs" -w "$warm" -c "$c" -o "$o" \
         -d "$size" -k "$keys" -p "/zkbench-$key" --pid "$server_pid" 2>"$work/zkbench.err")
     rc=$?
     local errs ops
@@ -165,7 +165,10 @@ measure() {   # server rep key port mode conns outstanding
         return 1
     fi
     if ((rc != 0)); then
-        warnings+=("$server rep $rep $key: $errs errors ($(tr '\n' ' ' <"$work/zkbench.err" | cut -c1-300))")
+        local detail
+        detail=$(grep -E '^    |^zkbench: ' "$work/zkbench.err" | grep -v ' against ' | sed 's/^ *//' |
+            tr '\n' ';' | cut -c1-300)
+        warnings+=("$server rep $rep $key: $errs errors ($detail)")
     fi
     record "$server" "$rep" "${key}_ops" "$ops"
     record "$server" "$rep" "${key}_p50" "$(field "$line" p50_us)"
@@ -174,6 +177,7 @@ measure() {   # server rep key port mode conns outstanding
     record "$server" "$rep" other_cores "$(field "$line" other_cores)"
     log "  $key: $ops ops/s, p50 $(field "$line" p50_us) us, p99 $(field "$line" p99_us) us, errors $errs;" \
         "server CPU $(field "$line" server_us_per_op) us/op, other processes $(field "$line" other_cores) cores"
+    return $((rc != 0))
 }
 
 # Runs the whole measurement set against one fresh server. 0 / 1.

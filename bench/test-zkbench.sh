@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test-zkbench.sh — checks that zkbench counts only correct replies, notices
 # replies out of order, counts server errors and wrong bodies, and reports a
-# lost connection. Runs zkbench against bench/lib/fakezk.py (loopback, a few
+# lost connection; and that run-coord-bench.sh tabulates a working server and
+# reports a failing one. Runs against bench/lib/fakezk.py (loopback, about 15
 # seconds). Usage: bench/test-zkbench.sh [path/to/zkbench]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -72,6 +73,33 @@ check "nothing listening: setup failure, clear message" 1 0 - "Connection refuse
 check "ready gives up" 1 - - "no server became ready" -- --ready -t 0.2
 sleep 0.2 & dying=$!
 check "ready stops when the server process exits" 1 - - "process $dying exited" -- --ready -t 30 --pid "$dying"
+
+# the runner, with the fake server standing in for gregor-coord (a few seconds each)
+runner() {   # NAME EXPECTED_RC STDOUT_REGEX -- runner args
+    local name=$1 want_rc=$2 want=$3; shift 4
+    ZKBENCH=$zkbench "$here/run-coord-bench.sh" --only gregor -n 1 -t 0.3 --warmup 0 --idle 0 -o "$tmp/report.md" "$@" \
+        >"$tmp/out" 2>"$tmp/err"
+    local rc=$? why=
+    [[ $rc == "$want_rc" ]] || why+=" rc=$rc (want $want_rc)"
+    grep -qE "$want" "$tmp/out" "$tmp/report.md" || why+=" output lacks /$want/"
+    if [[ -z $why ]]; then
+        pass=$((pass+1)); echo "  ok    $name"
+    else
+        fail=$((fail+1)); echo "  FAIL  $name:$why"; sed 's/^/        /' "$tmp/out" "$tmp/err" | tail -30
+    fi
+}
+fake_cmd="$py $here/lib/fakezk.py {cfg}"
+runner "runner: a working server gets numbers in every row" 0 '^\| getData ops/s \(pipelined\) \| [0-9]+ \| n/a' \
+    -- --gregor-cmd "$fake_cmd ok"
+if grep -qE '^\| [^|]+ \| n/a \|' "$tmp/report.md"; then
+    fail=$((fail+1)); echo "  FAIL  runner: rows without a gregor figure:"; grep -E '^\| [^|]+ \| n/a \|' "$tmp/report.md"
+else
+    pass=$((pass+1)); echo "  ok    runner: no n/a in the gregor column"
+fi
+runner "runner: server errors are reported and fail the run" 1 'rep 1 set: [0-9]+ errors \(.*NONODE' \
+    -- --gregor-cmd "$fake_cmd errors"
+runner "runner: a server that cannot start is named, with its output" 1 'failed to start \(exited before .*no such thing' \
+    -- --gregor-cmd "bash -c 'echo no such thing; exit 3' {cfg}"
 
 echo "test-zkbench: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]

@@ -4,13 +4,15 @@ testing zkbench's checks (bench/test-zkbench.sh). Not a ZooKeeper: it keeps
 node data in a dict and answers create/setData/getData/delete/exists/ping/
 closeSession. Loopback only.
 
-usage: fakezk.py PORTFILE BEHAVIOUR
+usage: fakezk.py PORTFILE|ZOO.CFG BEHAVIOUR
   ok        answer correctly; also sends a watch event (xid -1) every 7 replies
   swap      answer the 5th and 6th setData in swapped order
   errors    answer every 10th setData with NONODE (-101)
   baddata   answer every 4th getData with one byte too few
   close     close the connection after 20 setData requests
-It binds 127.0.0.1 on a free port and writes the port number to PORTFILE.
+It binds 127.0.0.1 on a free port and writes the port number to PORTFILE, or,
+given a file ending in .cfg, listens on that zoo.cfg's clientPort (so it can
+stand in for a server in run-coord-bench.sh --gregor-cmd).
 """
 import socket
 import socketserver
@@ -149,6 +151,11 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
 
 def main():
+    if sys.argv[1].endswith(".cfg"):
+        with open(sys.argv[1]) as f:
+            port = [int(l.split("=", 1)[1]) for l in f if l.startswith("clientPort=")][0]
+        Server(("127.0.0.1", port), Handler).serve_forever()
+        return
     srv = Server(("127.0.0.1", 0), Handler)
     with open(sys.argv[1] + ".tmp", "w") as f:
         f.write(str(srv.server_address[1]))
