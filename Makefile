@@ -42,6 +42,9 @@ BINS := $(BUILD)/bin/gregor-coord $(BUILD)/bin/gregor \
         $(patsubst bench/%.c,$(BUILD)/bin/%,$(BENCH_SRC))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
+# Keep objects made through pattern chains (bench, tests) instead of deleting them.
+.SECONDARY:
+
 .PHONY: all test unit integration fault asan fuzz run stop clean deps valgrind deps-check bench
 all: $(BINS) $(UNIT_BINS)
 
@@ -78,6 +81,9 @@ deps:
 
 unit: all
 	@tests/lib/run-unit.sh $(BUILD)/tests
+
+# The coordinator works: a coordinator that does not come up is a failure, not a skip.
+export GREGOR_REQUIRE_COORD ?= 1
 
 integration: all
 	@tests/lib/run-dir.sh tests/integration
