@@ -8,6 +8,8 @@
 #include "common/crc32c.h"
 #include "common/hmap.h"
 #include "common/props.h"
+#include "common/arena.h"
+#include "common/varint.h"
 #include "proto/zk_proto.h"
 
 START_TEST(stat_roundtrip)
@@ -162,6 +164,54 @@ START_TEST(props_parse_and_bind)
 }
 END_TEST
 
+START_TEST(varint_roundtrip_and_limits)
+{
+    buf_t b = BUF_INIT;
+    int64_t vals[] = {0, 1, -1, 63, -64, 64, 300, -300, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN};
+    for (size_t i = 0; i < sizeof vals / sizeof *vals; i++)
+        varint_put_s64(&b, vals[i]);
+    varint_put_u32(&b, 0xffffffffu);
+    rd_t r;
+    rd_init(&r, b.data, b.len);
+    for (size_t i = 0; i < sizeof vals / sizeof *vals; i++)
+        ck_assert(varint_get_s64(&r) == vals[i]);
+    ck_assert_uint_eq(varint_get_u32(&r), 0xffffffffu);
+    ck_assert_int_eq(r.err, 0);
+    ck_assert_uint_eq(rd_left(&r), 0);
+    uint8_t toolong[6] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x01};
+    rd_init(&r, toolong, sizeof toolong);
+    varint_get_u32(&r);
+    ck_assert_int_eq(r.err, 1);
+    uint8_t truncated[2] = {0x80, 0x80};
+    rd_init(&r, truncated, sizeof truncated);
+    varint_get_u64(&r);
+    ck_assert_int_eq(r.err, 1);
+    ck_assert_int_eq(varint_size_s64(-1), 1);
+    ck_assert_int_eq(varint_size_u64(300), 2);
+    buf_free(&b);
+}
+END_TEST
+
+START_TEST(arena_alloc_reset)
+{
+    arena_t a = ARENA_INIT;
+    char *s = arena_strndup(&a, "hello world", 5);
+    ck_assert_str_eq(s, "hello");
+    void *big = arena_alloc(&a, 100000);
+    ck_assert_ptr_nonnull(big);
+    for (int i = 0; i < 1000; i++) {
+        int *p = arena_alloc(&a, sizeof(int) * 3);
+        ck_assert_int_eq(((uintptr_t)p) % 16, 0);
+        ck_assert_int_eq(p[0] | p[1] | p[2], 0);
+        p[0] = i;
+    }
+    arena_reset(&a);
+    ck_assert_uint_eq(a.used_total, 0);
+    arena_strndup(&a, "again", 5);
+    arena_free(&a);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("jute");
@@ -174,6 +224,8 @@ int main(void)
     tcase_add_test(tc, crc32c_known_value);
     tcase_add_test(tc, hmap_basic);
     tcase_add_test(tc, props_parse_and_bind);
+    tcase_add_test(tc, varint_roundtrip_and_limits);
+    tcase_add_test(tc, arena_alloc_reset);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
