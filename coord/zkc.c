@@ -303,7 +303,8 @@ static void finish_req(zkc_t *zk, zkc_req_t *r, zkc_result_t *res)
                                      r->rm_local, rc, out);
         static const int types[3] = {ZK_EVENT_CHILD_WATCH_REMOVED, ZK_EVENT_DATA_WATCH_REMOVED,
                                      ZK_EVENT_PERSISTENT_WATCH_REMOVED};
-        int state = rc == ZOK ? ZK_STATE_SYNC_CONNECTED : ZK_STATE_DISCONNECTED;
+        int state = (rc == ZSESSIONEXPIRED || rc == ZCONNECTIONLOSS) ? ZK_STATE_DISCONNECTED
+                                                                     : ZK_STATE_SYNC_CONNECTED;
         for (int i = 0; i < 3; i++) {
             if (out[i].n > 0) {
                 deliver(zk, &out[i], types[i], state, r->path);
@@ -1076,8 +1077,10 @@ int zkc_close(zkc_t *zk, zkc_cb cb, void *ctx)
     zk->closing = true;
     zk->close_cb = cb;
     zk->close_ctx = ctx;
-    if (zk->session_id == 0 && zk->phase != PH_READY) {
-        /* no session to close: finish from the loop */
+    if (zk->session_id == 0 && zk->phase == PH_IDLE) {
+        /* no session and no attempt under way: finish from the loop. (With an
+         * attempt under way the close request waits for its outcome, as the
+         * Java client's does.) */
         drop_conn(zk);
         evtimer_del(zk->retry);
         timer_add_ms(zk->closer, 0);
@@ -1232,7 +1235,7 @@ zkc_t *zkc_new(struct event_base *base, const zkc_config_t *cfg, int *err)
     zk->timer = evtimer_new(base, timer_cb, zk);
     zk->retry = evtimer_new(base, retry_cb, zk);
     zk->closer = evtimer_new(base, closer_cb, zk);
-    timer_add_ms(zk->retry, 0);
+    start_connect(zk);   /* calls no user callback, even if it fails at once */
     *err = ZOK;
     return zk;
 }

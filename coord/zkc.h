@@ -256,7 +256,9 @@ int zkc_multi(zkc_t *zk, const zkc_op_t *ops, int nops, zkc_cb cb, void *ctx);
 /* Closes the session: sends closeSession, and when it is answered (or the
  * connection fails) the handle becomes ZKC_CLOSED, watchers see Closed, and cb
  * (may be NULL) is called with ZOK. Requests issued before still complete first.
- * On a handle that never established a session it closes at once. Returns
+ * While a connection attempt is under way the close waits for its outcome (like
+ * the Java client); a handle with no session and no attempt under way closes at
+ * once (from the loop). Returns
  * ZSESSIONEXPIRED if the handle is already dead. */
 int zkc_close(zkc_t *zk, zkc_cb cb, void *ctx);
 
