@@ -45,6 +45,7 @@ typedef struct input_s {
     /* libedit */
     bool got_line;
     char *line;
+    bool editing;           /* a libedit prompt is on the screen */
 } input_t;
 
 static input_t g_in;
@@ -162,7 +163,9 @@ static char *read_line_edit(zksh_t *sh, input_t *in)
     in->line = NULL;
     rl_callback_handler_install(prompt, line_handler);
     while (!in->got_line) {
+        in->editing = true;
         wait_stdin(sh, in);
+        in->editing = false;
         rl_callback_read_char();
     }
     free(prompt);
@@ -249,6 +252,13 @@ static void shell_watcher(zkc_t *zk, const zkc_event_t *ev, void *ctx)
     fprintf(sh->out, "\nWATCHER::\n\nWatchedEvent state:%s type:%s path:%s\n", zkc_keeper_state_name(ev->state),
             zkc_event_type_name(ev->type), ev->path ? ev->path : "null");
     fflush(sh->out);
+    if (g_in.editing) {
+        /* put the prompt (with the current state) and the typed text back */
+        char *prompt = make_prompt(sh);
+        rl_set_prompt(prompt);
+        free(prompt);
+        rl_forced_update_display();
+    }
 }
 
 /* ---- session ---- */
@@ -353,7 +363,8 @@ static void execute_line(zksh_t *sh, const char *line)
         return;
     zksh_argv_t words;
     if (zksh_tokenize(line, &words) == 0) {
-        /* zkCli would re-run the previous command here; we ignore the line */
+        /* cannot happen for a non-empty line (a blank line yields one blank
+         * word, as zkCli's regular expression does) */
         zksh_argv_free(&words);
         return;
     }
