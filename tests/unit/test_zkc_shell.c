@@ -38,7 +38,7 @@ START_TEST(tokenizer_quotes)
     ck_assert_str_eq(words("set /a x\"y z\""), "<set></a><x\"y><z\">");
     ck_assert_str_eq(words("set /a \"unclosed"), "<set></a><unclosed>");
     ck_assert_str_eq(words("a\tb"), "<a><b>");
-    /* Java's regex lets \\s* give back a blank, which then is a word */
+    /* Java's regex lets \s* give back a blank, which then is a word */
     ck_assert_str_eq(words("   "), "< >");
     ck_assert_str_eq(words(""), "");
 }
