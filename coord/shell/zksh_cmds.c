@@ -226,7 +226,8 @@ static int dfs_helper(zksh_t *sh, const char *path, bool watch, visit_fn visit, 
         return keeper_error(sh, rc, path);
     }
     int n = r.strings.n > 0 ? r.strings.n : 0;
-    qsort(r.strings.v, (size_t)n, sizeof *r.strings.v, cmp_str);
+    if (n > 1)
+        qsort(r.strings.v, (size_t)n, sizeof *r.strings.v, cmp_str);
     bool root = strlen(path) == 1;
     char **kids = xcalloc((size_t)n + 1, sizeof *kids);
     for (int i = 0; i < n; i++)
@@ -288,7 +289,8 @@ static int c_ls(zksh_t *sh, const cmd_t *c, int argc, char **argv, zksh_cl_t *cl
         return keeper_error(sh, rc, path);
     }
     int n = r.strings.n > 0 ? r.strings.n : 0;
-    qsort(r.strings.v, (size_t)n, sizeof *r.strings.v, cmp_str);
+    if (n > 1)
+        qsort(r.strings.v, (size_t)n, sizeof *r.strings.v, cmp_str);
     print_list(sh, r.strings.v, n);
     if (cl->has['s'])
         zksh_print_stat(sh->out, &r.stat);
