@@ -41,10 +41,33 @@
  * ZSESSIONEXPIRED, ZAUTHFAILED). A request function returning non-zero (a
  * negative Z* code, e.g. ZBADARGUMENTS for an invalid path, ZSESSIONEXPIRED on a
  * dead handle) never calls it. Everything a zkc_result_t points to is valid only
- * during the callback; copy what you keep (zkc_reply_t does that).
+ * during the callback; copy what you keep (zkc_reply_t does that). cb may be
+ * NULL for any request (fire and forget).
  *
  * Callbacks may issue new requests, call zkc_close, and call zkc_free (the free
- * is then deferred until the callback returns). */
+ * is then deferred until the callback returns).
+ *
+ * Typical use (e.g. a Kafka-style controller):
+ *
+ *   zkc_config_t cfg = {.connect = "zk1:2181,zk2:2181/kafka", .session_timeout_ms = 18000,
+ *                       .watcher = on_session, .watcher_ctx = me};
+ *   me->zk = zkc_new(base, &cfg, &err);
+ *   // on_session gets ZK_STATE_SYNC_CONNECTED when usable, ZK_STATE_DISCONNECTED
+ *   // while reconnecting (the session and its ephemerals/watches live on), and
+ *   // ZK_STATE_EXPIRED when the session is gone for good: zkc_free the handle,
+ *   // make a new one, re-create ephemerals and re-read state.
+ *
+ *   // Election: create the ephemeral /controller and bump /controller_epoch
+ *   // atomically, fenced by the epoch's version.
+ *   zkc_op_t ops[2] = {zkc_op_create("/controller", json, len, ZK_EPHEMERAL),
+ *                      zkc_op_set_data("/controller_epoch", epoch, elen, epoch_version)};
+ *   zkc_multi(me->zk, ops, 2, on_elected, me);   // rc ZNODEEXISTS: someone else won
+ *
+ *   // Watch a node (one-shot; re-arm in the watcher) or a subtree (persistent):
+ *   zkc_exists(me->zk, "/controller", &(zkc_watch_t){on_controller_change, me}, on_exists, me);
+ *   zkc_add_watch(me->zk, "/brokers/ids", ZK_ADDWATCH_PERSISTENT, &(zkc_watch_t){on_ids, me}, NULL, NULL);
+ *
+ * Tools that just want answers use the zkc_sync_* layer at the end of this file. */
 #ifndef GREGOR_COORD_ZKC_H
 #define GREGOR_COORD_ZKC_H
 
@@ -205,7 +228,9 @@ int zkc_whoami(zkc_t *zk, zkc_cb cb, void *ctx);
 /* addauth: remembered and re-sent after every reconnect. The callback gets ZOK or
  * ZAUTHFAILED (the handle is then dead: state ZKC_AUTH_FAILED). cb may be NULL. */
 int zkc_add_auth(zkc_t *zk, const char *scheme, const void *auth, int32_t len, zkc_cb cb, void *ctx);
-/* addWatch (106): mode ZK_ADDWATCH_PERSISTENT or ZK_ADDWATCH_PERSISTENT_RECURSIVE. */
+/* addWatch (106): mode ZK_ADDWATCH_PERSISTENT or ZK_ADDWATCH_PERSISTENT_RECURSIVE.
+ * w NULL means the default watcher. The watch stays until removed (or the
+ * session ends) and is re-registered after reconnects (SetWatches2). */
 int zkc_add_watch(zkc_t *zk, const char *path, int mode, const zkc_watch_t *w, zkc_cb cb, void *ctx);
 /* removeWatches: w NULL removes every watcher of wtype (enum zk_watcher_type) on
  * path (op 18, removeAllWatches); otherwise just that watcher (op 17). local =
