@@ -7,7 +7,7 @@
 # The server the scripts control is gregor-coord when ZK_SERVER_UNDER_TEST=gregor
 # (or when it answers ruok), else Apache ZooKeeper run through a one-line
 # wrapper given as GREGOR_COORD, so the scripts' mechanics are tested either
-# way. Loopback only, free ports, no fixed sleeps (polling with deadlines).
+# way. GREGOR_COORD set by the caller names the gregor-coord binary to use. Loopback only, free ports, no fixed sleeps (polling with deadlines).
 set -u
 top=${GREGOR_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d /tmp/gregor-shell-scripts.XXXXXX)
@@ -39,7 +39,8 @@ serving() { four "$1" srvr | grep -q 'Mode: '; }
 not_serving() { ! four "$1" ruok | grep -q imok; }
 
 # ---- which server binary ----
-coord="$top/build/bin/gregor-coord"
+user_coord=${GREGOR_COORD:-}
+coord=${user_coord:-$top/build/bin/gregor-coord}
 kind=${ZK_SERVER_UNDER_TEST:-}
 if [[ -z "$kind" || "$kind" == both ]]; then
     kind=apache
@@ -68,8 +69,10 @@ exec java -cp "/usr/share/java/*:/usr/share/zookeeper/*:/etc/zookeeper/conf" \
 EOF
     chmod +x "$work/coord-wrapper.sh"
     export GREGOR_COORD="$work/coord-wrapper.sh"
+elif [[ -n "$user_coord" ]]; then
+    export GREGOR_COORD="$user_coord"
 else
-    unset GREGOR_COORD
+    unset GREGOR_COORD   # the scripts must find build/bin/gregor-coord themselves
 fi
 echo "server under the scripts: $kind"
 
