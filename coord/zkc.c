@@ -114,7 +114,6 @@ struct zkc_s {
     int read_timeout;
     int connect_timeout;
     bool read_only;
-    bool seen_rw;
     int64_t session_id;
     uint8_t passwd[ZKC_PASSWD_LEN];
     int64_t last_zxid;

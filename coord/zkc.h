@@ -36,6 +36,10 @@
  * Threading: none. A zkc_t belongs to one event_base and must be used only from
  * the thread running that base. Callbacks run from inside the loop.
  *
+ * Signals: as with any libevent socket code, the process should ignore SIGPIPE
+ * (a write to a connection the server just dropped would otherwise kill it);
+ * zkc reports such a write as a connection loss.
+ *
  * Callback contract: a request function returning 0 calls its callback exactly
  * once (with the result, or with an error such as ZCONNECTIONLOSS,
  * ZSESSIONEXPIRED, ZAUTHFAILED). A request function returning non-zero (a

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -389,6 +390,9 @@ int zksh_main(int argc, char **argv)
     sh->print_watches = true;
     log_set_level(LOG_OFF);
     setlocale(LC_CTYPE, "");
+    /* a dropped server connection or a closed stdout must not kill the shell
+     * (zkCli, being Java, ignores SIGPIPE too) */
+    signal(SIGPIPE, SIG_IGN);
 
     const char *server = "localhost:2181", *timeout = "30000";
     int cmd_at = -1;

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -955,6 +956,7 @@ static Suite *zkc_suite(void)
 int main(void)
 {
     log_set_level(LOG_WARN);
+    signal(SIGPIPE, SIG_IGN);
     SRunner *sr = srunner_create(zkc_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
