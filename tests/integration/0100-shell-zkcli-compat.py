@@ -267,6 +267,7 @@ set -v=2 /q z
 ls -- -s
 ls --x /
 foo
+help
 create -e -c /x
 create -t abc /x
 create -t 0 /x
