@@ -58,6 +58,7 @@ struct conn_s {
     /* stats for cons/stat */
     uint64_t recved, sent;
     int64_t established_ms;
+    int64_t accepted_mono_ms;
     int32_t last_op;
     int32_t last_cxid;
     int64_t last_zxid;
@@ -130,6 +131,8 @@ int coord_snapshot(coord_t *c);
 int coord_server_listen(coord_t *c, char *err, size_t errlen);
 void coord_server_close_all(coord_t *c);
 void conn_close(conn_t *conn);
+/* Closes connections that never completed the handshake (called from the tick). */
+void coord_server_close_idle(coord_t *c, int64_t now_mono_ms);
 /* Frees closed connections; called at the end of every loop turn. */
 void coord_server_reap(coord_t *c);
 /* Delivers a watch notification to a session's connection, if it has one. */

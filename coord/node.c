@@ -221,10 +221,15 @@ static void fail_unlogged(coord_t *c)
             session_t *s = hmap_get64(&c->sessions, (uint64_t)sid);
             if (s && s->conn)
                 conn_write_failed(s->conn, p->zxid, ZSYSTEMERROR);
-            if (s && !s->committed && s->conn)
-                conn_close(s->conn);
-            if (s)
+            if (s && !s->committed) {
+                /* its createSession was never made durable: the session never existed */
+                if (s->conn)
+                    conn_close(s->conn);
+                hmap_del64(&c->sessions, (uint64_t)s->id);
+                session_free(s);
+            } else if (s) {
                 s->closing = false;
+            }
         }
         buf_free(&p->txn);
         free(p);
@@ -343,6 +348,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         s->closing = true;
         propose_internal(c, build_close, s);
     }
+    coord_server_close_idle(c, now);
     int64_t wall = clock_wall_ms();
     if (now - c->last_container_check_ms >= 60000 || c->last_container_check_ms == 0) {
         c->last_container_check_ms = now;

@@ -28,6 +28,9 @@
 
 #define SUB "server"
 #define MAX_QUEUED_PER_CONN 10000
+/* A connection that has not completed the handshake by then is closed (ZooKeeper's
+ * zookeeper.nio.sessionlessCnxnTimeout): half-open connections must not pile up. */
+#define SESSIONLESS_TIMEOUT_MS 10000
 
 static void conn_flush(conn_t *conn);
 
@@ -268,15 +271,21 @@ static void send_connect_response(conn_t *conn, int32_t timeout, int64_t sid, co
     buf_free(&out);
 }
 
+static void on_read(struct bufferevent *bev, void *arg);
+
 void conn_session_established(conn_t *conn)
 {
     session_t *s = conn->sess;
     uint8_t pw[16];
     coord_session_password(s->id, pw);
     send_connect_response(conn, s->timeout, s->id, pw);
+    bool was_waiting = conn->state == CONN_CONNECTING;
     conn->state = CONN_CONNECTED;
     LOG_D(SUB, "session 0x%" PRIx64 " established for %s:%d, timeout %d", (uint64_t)s->id, conn->ip, conn->port,
           s->timeout);
+    /* Requests a client pipelined behind its ConnectRequest waited in the input buffer. */
+    if (was_waiting && conn->bev && evbuffer_get_length(bufferevent_get_input(conn->bev)) > 0)
+        on_read(conn->bev, conn);
 }
 
 static void refuse_session(conn_t *conn)
@@ -652,6 +661,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     snprintf(conn->ip, sizeof conn->ip, "%s", ip);
     conn->port = port;
     conn->established_ms = clock_wall_ms();
+    conn->accepted_mono_ms = clock_mono_ms();
     conn->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
     bufferevent_setcb(conn->bev, on_read, NULL, on_event, conn);
     bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
@@ -709,6 +719,16 @@ int coord_server_listen(coord_t *c, char *err, size_t errlen)
 badaddr:
     snprintf(err, errlen, "invalid value for clientPortAddress: '%s' (an IP address)", addr);
     return -1;
+}
+
+void coord_server_close_idle(coord_t *c, int64_t now_mono_ms)
+{
+    for (conn_t *conn = c->conns; conn; conn = conn->next) {
+        if (conn->state == CONN_NEW && now_mono_ms - conn->accepted_mono_ms >= SESSIONLESS_TIMEOUT_MS) {
+            LOG_D(SUB, "closing %s:%d: no session after %d ms", conn->ip, conn->port, SESSIONLESS_TIMEOUT_MS);
+            conn_close(conn);
+        }
+    }
 }
 
 void coord_server_close_all(coord_t *c)
