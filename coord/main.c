@@ -12,15 +12,15 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/evloop.h"
 #include "common/log.h"
 #include "coord/coord_int.h"
 
-static volatile sig_atomic_t g_stop;
-
-static void on_signal(evutil_socket_t sig, short what, void *arg)
+static void after_events(void *arg)
 {
-    g_stop = 1;
-    event_base_loopbreak(arg);
+    coord_t *c = arg;
+    coord_after_events(c);
+    coord_server_reap(c);
 }
 
 int main(int argc, char **argv)
@@ -30,7 +30,6 @@ int main(int argc, char **argv)
                                              "  CONFIG is a zoo.cfg-format file (tickTime, dataDir, clientPort, ...)\n");
         return argc == 2 ? 0 : 2;
     }
-    signal(SIGPIPE, SIG_IGN);
     srandom((unsigned)(clock_mono_us() ^ getpid()));
     coord_config_t cfg;
     char err[1024];
@@ -39,13 +38,14 @@ int main(int argc, char **argv)
         return 2;
     }
     if (!coord_config_standalone(&cfg)) {
-        fprintf(stderr, "gregor-coord: %s lists %d servers; ensembles are not supported by this version yet "
-                        "(run one server per ensemble member is not possible); use a single server\n",
+        fprintf(stderr, "gregor-coord: %s lists %d servers, but this version runs a single server only "
+                        "(ensembles come next); remove the server.N lines\n",
                 argv[1], cfg.nservers);
         coord_config_free(&cfg);
         return 2;
     }
-    struct event_base *base = event_base_new();
+    evloop_t *loop = evloop_new();
+    struct event_base *base = evloop_base(loop);
     coord_t c;
     memset(&c, 0, sizeof c);
     c.cfg = &cfg;
@@ -55,29 +55,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "gregor-coord: %s\n", err);
         coord_server_close_all(&c);
         coord_node_close(&c);
-        event_base_free(base);
+        evloop_free(loop);
         coord_config_free(&cfg);
         return 1;
     }
     LOG_I("coord", "serving clients on %s:%d (standalone, dataDir %s) in %lld ms",
           cfg.client_port_address ? cfg.client_port_address : "0.0.0.0", cfg.client_port, cfg.data_dir,
           (long long)(clock_mono_ms() - t0));
-    struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
-    struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
-    event_add(sigint, NULL);
-    event_add(sigterm, NULL);
-    while (!g_stop) {
-        if (event_base_loop(base, EVLOOP_ONCE) < 0)
-            break;
-        coord_after_events(&c);
-        coord_server_reap(&c);
-    }
+    evloop_add_hook(loop, after_events, &c);
+    evloop_run(loop);
     LOG_I("coord", "shutting down");
     coord_server_close_all(&c);
     coord_node_close(&c);
-    event_free(sigint);
-    event_free(sigterm);
-    event_base_free(base);
+    evloop_free(loop);
     coord_config_free(&cfg);
     return 0;
 }
