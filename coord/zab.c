@@ -232,6 +232,8 @@ typedef struct lsess_s {
     uint32_t accepted;    /* FOLLOWERINFO */
     uint32_t cur_epoch;   /* ACKEPOCH */
     int64_t last_zxid;    /* FOLLOWERINFO / ACKEPOCH */
+    int64_t floor;        /* ACKEPOCH: its snapshot; it cannot be truncated below this */
+    bool counted;         /* ACKEPOCH promised our epoch for the first time */
     int64_t target;       /* last zxid of the sync (NEWLEADER) */
     int64_t acked;        /* voters: logged up to; -1 none */
     int64_t informed;     /* observers: INFORMed up to */
@@ -795,6 +797,12 @@ static void do_sync(zab_t *z, peer_t *p)
     } else {
         snap = true;
     }
+    if (!snap && sp < s->floor) {
+        /* Its snapshot holds txns past the sync point (replayed tentatively at its
+         * start-up): it cannot roll back, so it gets a whole snapshot instead. */
+        snap = true;
+        tl_free(&sc.got);
+    }
 
     if (snap) {
         buf_t b = BUF_INIT;
@@ -804,6 +812,15 @@ static void do_sync(zab_t *z, peer_t *p)
             trace(z, "cannot sync %d: no snapshot / log to send", p->id);
             buf_free(&b);
             sess_drop(z, p);
+            return;
+        }
+        if (sz < (sp >= 0 ? sp : q)) {
+            /* The snapshot must cover every txn the learner holds that may be committed
+             * (those up to the sync point), or installing it would lose them until the
+             * txns after it are durable. Our applied state will catch up: retry. */
+            trace(z, "sync %d: snapshot 0x%llx too old; retry", p->id, (unsigned long long)sz);
+            buf_free(&b);
+            tl_free(&sc.got);
             return;
         }
         zab_msg_t *m = chan_msg(z, &s->ch, ZAB_MSG_SNAP, p->id);
@@ -935,7 +952,7 @@ static void check_epoch_acks(zab_t *z)
         return;
     int n = 1;
     for (int i = 0; i < z->npeers; i++)
-        if (z->peers[i].voter && z->peers[i].s.phase >= S_EPOCH_ACKED)
+        if (z->peers[i].voter && z->peers[i].s.phase >= S_EPOCH_ACKED && z->peers[i].s.counted)
             n++;
     if (n < z->quorum)
         return;
@@ -1013,8 +1030,12 @@ static void leader_sess_msg(zab_t *z, void *ctx, const zab_msg_t *m)
             return;
         s->cur_epoch = (uint32_t)m->epoch;
         s->last_zxid = m->zxid;
+        s->floor = m->round;
+        s->counted = !(m->flags & ZAB_MF_REPEAT);
         s->phase = S_EPOCH_ACKED;
         if (z->lphase == L_EPOCH) {
+            if (!s->counted)
+                return;   /* synced once the epoch is established by others */
             /* ZooKeeper: "Follower is ahead of the leader" — someone else must lead. */
             if (s->cur_epoch > z->current_epoch ||
                 (s->cur_epoch == z->current_epoch && s->last_zxid > z->appended)) {
@@ -1088,8 +1109,10 @@ static void leader_on_msg(zab_t *z, peer_t *p, const zab_msg_t *m)
     }
     if (s->phase == S_NONE || (uint64_t)m->nonce != s->ch.nonce)
         return;
-    if (chan_recv(z, &s->ch, m, leader_sess_msg, p) < 0)
+    if (chan_recv(z, &s->ch, m, leader_sess_msg, p) < 0) {
+        trace(z, "too many messages out of order from %d", p->id);
         sess_drop(z, p);
+    }
 }
 
 static void leader_tick(zab_t *z)
@@ -1111,6 +1134,8 @@ static void leader_tick(zab_t *z)
             sess_drop(z, p);
             continue;
         }
+        if (s->phase == S_EPOCH_ACKED && (z->lphase == L_BCAST || (z->lphase == L_SYNC && p->voter)))
+            do_sync(z, p);   /* a sync that had to wait */
         if (s->phase >= S_EPOCH_SENT) {
             zab_msg_t *m = chan_msg(z, &s->ch, ZAB_MSG_PING, p->id);
             m->zxid = z->committed;
@@ -1191,15 +1216,14 @@ static void learner_commit(zab_t *z)
     apply_committed(z);
 }
 
-/* TRUNC: drop our txns after zxid. If our snapshot is already past it (the state cannot
- * be rolled back), everything is discarded instead and we sync afresh. */
-static void do_truncate(zab_t *z, int64_t zxid)
+/* TRUNC: drop our txns after zxid. Refused (-1) below our snapshot, whose state cannot
+ * be rolled back; a leader sends SNAP then (ACKEPOCH told it our floor). */
+static int do_truncate(zab_t *z, int64_t zxid)
 {
     if (zxid < z->log_floor) {
-        trace(z, "cannot truncate to 0x%llx below the snapshot 0x%llx; discarding all data",
-              (unsigned long long)zxid, (unsigned long long)z->log_floor);
-        zxid = 0;
-        z->log_floor = 0;
+        trace(z, "cannot truncate to 0x%llx below the snapshot 0x%llx", (unsigned long long)zxid,
+              (unsigned long long)z->log_floor);
+        return -1;
     }
     hist_truncate(&z->hist, zxid);
     if (z->pend.truncate_to < 0 || zxid < z->pend.truncate_to)
@@ -1211,6 +1235,7 @@ static void do_truncate(zab_t *z, int64_t zxid)
     z->applied = min64(z->applied, zxid);
     z->applied_done = min64(z->applied_done, zxid);
     z->committed = min64(z->committed, zxid);
+    return 0;
 }
 
 static void do_install(zab_t *z, int64_t zxid, const jute_buf_t *data)
@@ -1236,14 +1261,20 @@ static void learner_msg(zab_t *z, void *ctx, const zab_msg_t *m)
     bool ok = true;
     switch (m->type) {
     case ZAB_MSG_LEADERINFO: {
+        /* A new epoch is promised once, durably. An epoch already accepted (we promised it
+         * before a restart, or to another leader) is acknowledged as a repeat, which the
+         * leader does not count: two leaders can never both establish one epoch. */
         uint32_t e = (uint32_t)m->epoch;
+        bool repeat = false;
         if (z->fphase != F_CONNECTING) {
             ok = false;
         } else if (e > z->accepted_epoch) {
             z->accepted_epoch = e;
             z->promised_to = z->leader;
             set_epochs_changed(z);
-        } else if (!(e == z->accepted_epoch && z->promised_to == z->leader)) {
+        } else if (e == z->accepted_epoch) {
+            repeat = z->promised_to != z->leader;
+        } else {
             trace(z, "refuse epoch %u (accepted %u)", e, z->accepted_epoch);
             ok = false;
         }
@@ -1253,6 +1284,8 @@ static void learner_msg(zab_t *z, void *ctx, const zab_msg_t *m)
         zab_msg_t *r = chan_msg(z, &z->fch, ZAB_MSG_ACKEPOCH, z->leader);
         r->epoch = z->current_epoch;
         r->zxid = z->appended;
+        r->round = z->log_floor;
+        r->flags = repeat ? ZAB_MF_REPEAT : 0;
         z->fphase = F_EPOCH_ACKED;
         break;
     }
@@ -1262,13 +1295,10 @@ static void learner_msg(zab_t *z, void *ctx, const zab_msg_t *m)
             z->fphase = F_SYNC;
         break;
     case ZAB_MSG_TRUNC:
-        ok = z->fphase == F_EPOCH_ACKED && m->zxid <= z->appended && m->zxid >= 0;
-        if (ok) {
-            bool wiped = m->zxid < z->log_floor;
-            do_truncate(z, m->zxid);
-            ok = !wiped;   /* after discarding everything, start over with a fresh sync */
+        ok = z->fphase == F_EPOCH_ACKED && m->zxid <= z->appended && m->zxid >= 0 &&
+             do_truncate(z, m->zxid) == 0;
+        if (ok)
             z->fphase = F_SYNC;
-        }
         break;
     case ZAB_MSG_SNAP:
         ok = z->fphase == F_EPOCH_ACKED && m->zxid >= 0;
@@ -1336,8 +1366,10 @@ static void learner_on_msg(zab_t *z, const zab_msg_t *m)
 {
     if (m->from != z->leader || (uint64_t)m->nonce != z->fch.nonce)
         return;
-    if (chan_recv(z, &z->fch, m, learner_msg, NULL) < 0)
+    if (chan_recv(z, &z->fch, m, learner_msg, NULL) < 0) {
+        trace(z, "too many messages out of order from %d", z->leader);
         become_looking(z);
+    }
 }
 
 static void learner_tick(zab_t *z)
@@ -1734,7 +1766,7 @@ bool zab_ready(zab_t *z, zab_ready_t *rd)
     rd->role = z->role;
     rd->serving = srv;
     rd->leader = z->leader;
-    rd->epoch = z->epoch;
+    rd->epoch = zab_epoch(z);
     z->out_busy = true;
     return true;
 }
@@ -1772,6 +1804,9 @@ const char *zab_role_name(const zab_t *z)
 
 uint32_t zab_epoch(const zab_t *z)
 {
+    /* A leader's epoch counts once a majority has promised it. */
+    if (z->role == ZAB_LEADING && z->lphase < L_SYNC)
+        return 0;
     return z->epoch;
 }
 
@@ -1813,7 +1848,7 @@ void zab_stats(const zab_t *z, zab_stats_t *st)
     st->role = z->role;
     st->serving = serving(z);
     st->leader = z->leader;
-    st->epoch = z->epoch;
+    st->epoch = zab_epoch(z);
     if (z->role == ZAB_LEADING) {
         for (int i = 0; i < z->npeers; i++) {
             const peer_t *p = &z->peers[i];

@@ -140,8 +140,8 @@ typedef struct zab_ready_s {
     uint32_t current_epoch;
     int64_t truncate_to;            /* -1: none. Else drop logged txns with zxid > truncate_to
                                        and, if the applied state is beyond it (txns replayed
-                                       tentatively at start-up), rebuild it as of that zxid;
-                                       0 = discard all data, snapshots included */
+                                       tentatively at start-up), rebuild it as of that zxid
+                                       (never below the log floor: the snapshot stays valid) */
     bool has_snapshot;              /* replace state and log with this snapshot */
     int64_t snapshot_zxid;
     const uint8_t *snapshot;
@@ -243,7 +243,9 @@ void zab_ack(zab_t *z, int voter_id, int64_t zxid);
 zab_role_t zab_role(const zab_t *z);
 /* "leader", "follower", "observer", "standalone" (sole voter, no observers), "looking" */
 const char *zab_role_name(const zab_t *z);
-uint32_t zab_epoch(const zab_t *z);       /* epoch of the current leadership, 0 if none */
+/* Epoch of the current leadership: a leader's once a majority promised it, a learner's
+ * once its leader announced it; 0 otherwise. */
+uint32_t zab_epoch(const zab_t *z);
 int zab_leader(const zab_t *z);           /* leader's id, -1 if none */
 bool zab_serving(const zab_t *z);         /* may serve clients (leader established / learner up to date) */
 int64_t zab_last_proposed(const zab_t *z);

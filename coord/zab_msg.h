@@ -13,7 +13,8 @@
  *              seq:long         position in the session's stream, per direction, from 0
  *              zxid:long        see the table
  *              epoch:long       see the table (an unsigned 32-bit epoch)
- *              round:long       VOTE: the sender's election round (logical clock)
+ *              round:long       VOTE: the sender's election round (logical clock);
+ *                               ACKEPOCH: the learner's log floor (snapshot zxid)
  *              state:int        VOTE: the sender's role (zab_role_t)
  *              leader:int       VOTE: the server id the sender votes for / follows
  *              data:buffer      txn / snapshot / client request bytes; null (-1) otherwise
@@ -24,7 +25,8 @@
  *   VOTE          any -> voter       voted zxid              voted peer epoch -
  *   FOLLOWERINFO  learner -> leader  learner's last zxid     accepted epoch   -    (flag OBSERVER)
  *   LEADERINFO    leader -> learner  -                       new epoch        -
- *   ACKEPOCH      learner -> leader  learner's last zxid     current epoch    -
+ *   ACKEPOCH      learner -> leader  learner's last zxid     current epoch    -    (round: its snapshot
+ *                                                                                      zxid; flag REPEAT)
  *   DIFF          leader -> learner  learner's last zxid     -                -
  *   TRUNC         leader -> learner  truncate to this zxid   -                -
  *   SNAP          leader -> learner  last zxid in snapshot   -                snapshot
@@ -71,7 +73,10 @@ typedef enum {
 
 #define ZAB_MF_OBSERVER  1   /* FOLLOWERINFO: the sender is an observer (OBSERVERINFO) */
 #define ZAB_MF_NEWLEADER 2   /* ACK: acknowledges NEWLEADER */
-#define ZAB_MF_ALL       (ZAB_MF_OBSERVER | ZAB_MF_NEWLEADER)
+#define ZAB_MF_REPEAT    4   /* ACKEPOCH: the epoch was accepted before (ZooKeeper sends
+                                currentEpoch -1): it may sync, but does not count towards
+                                the majority that establishes the epoch */
+#define ZAB_MF_ALL       (ZAB_MF_OBSERVER | ZAB_MF_NEWLEADER | ZAB_MF_REPEAT)
 
 typedef struct zab_msg_s {
     int32_t type;
