@@ -1250,7 +1250,10 @@ static void do_install(zab_t *z, int64_t zxid, const jute_buf_t *data)
     b->snap_zxid = zxid;
     b->snap_len = data->len > 0 ? (size_t)data->len : 0;
     b->snap = xmemdup(data->data ? (const void *)data->data : "", b->snap_len);
-    z->appended = z->logged = z->applied = z->applied_done = z->committed = zxid;
+    /* Not necessarily committed: a leader that is not yet established sends its whole
+     * history. What is committed is learnt from UPTODATE and COMMIT. */
+    z->appended = z->logged = z->applied = z->applied_done = zxid;
+    z->committed = min64(z->committed, zxid);
     z->log_floor = zxid;
 }
 

@@ -35,7 +35,8 @@ static void seed_opts(uint64_t seed, zs_opts_t *o)
     o->nvoters = sh[0];
     o->nobservers = sh[1];
     o->nclients = 3;
-    o->fsync_max_ms = 6;
+    static const int fsync_ms[] = {2, 10, 40};
+    o->fsync_max_ms = fsync_ms[(seed / 6) % 3];
     o->chaos = true;
     o->compaction = true;
 }
@@ -278,6 +279,49 @@ START_TEST(lossy_network_stays_safe_and_recovers)
 }
 END_TEST
 
+/* The history a new leader establishes is committed only once a majority has it
+ * durable: learners acknowledge NEWLEADER after their fsync. Power fails right after
+ * the leader starts serving, and the old leader stays down. */
+START_TEST(established_history_survives_power_loss)
+{
+    zs_opts_t o;
+    quiet_opts(&o, 3, 0);
+    o.fsync_max_ms = 400;
+    zs_sim_t s;
+    zs_init(&s, 17, &o);
+    for (int i = 0; i < 3; i++)
+        zs_crash(&s, i, false);
+    for (int i = 0; i < 3; i++) {
+        int upto = i == 2 ? 5 : 2;
+        for (int c = 1; c <= upto; c++) {
+            char p[16];
+            int n = snprintf(p, sizeof p, "t%d", c);
+            zv_push(&s.srv[i].log, ZXID_MAKE(1, c), p, (size_t)n);
+        }
+        s.srv[i].ndurable = s.srv[i].log.n;
+        s.srv[i].accepted = s.srv[i].current = 1;
+    }
+    for (int i = 0; i < 3; i++)
+        zs_restart(&s, i);
+    while (zs_leader(&s) != 2 && s.now < 5000)
+        SIM_OK(&s, zs_run(&s, s.now + 1));
+    ck_assert_int_eq(zs_leader(&s), 2);
+    ck_assert_uint_eq(s.h.n, 5);   /* 1:3..5 are committed now */
+    for (int i = 0; i < 3; i++)
+        zs_crash(&s, i, true);
+    zs_restart(&s, 0);
+    zs_restart(&s, 1);
+    SIM_OK(&s, zs_run(&s, s.now + 3000));
+    int l = zs_leader(&s);
+    ck_assert_int_ge(l, 0);
+    zs_write(&s, &s.srv[l], "after", 5);
+    SIM_OK(&s, zs_run(&s, s.now + 2000));
+    ck_assert_uint_eq(s.h.n, 6);
+    SIM_OK(&s, zs_settle(&s, 3000));
+    zs_free(&s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("zab_sim");
@@ -290,6 +334,7 @@ int main(void)
     tcase_add_test(tc, lagging_follower_gets_a_snapshot);
     tcase_add_test(tc, restarted_follower_catches_up_by_diff);
     tcase_add_test(tc, lossy_network_stays_safe_and_recovers);
+    tcase_add_test(tc, established_history_survives_power_loss);
     suite_add_tcase(su, tc);
     TCase *tr = tcase_create("random");
     tcase_set_timeout(tr, 600);

@@ -825,9 +825,17 @@ ZS_FN void zs_chaos(zs_sim_t *s)
 {
     s->next_chaos_at = s->now + 100 + zs_randn(s, 900);
     int i = zs_randn(s, s->n);
-    switch (zs_randn(s, 10)) {
+    switch (zs_randn(s, 11)) {
     case 0:
     case 1: zs_crash(s, i, zs_pct(s, 50)); break;
+    case 10:
+        /* power loss: everyone at once, unsynced writes gone */
+        if (zs_pct(s, 50)) {
+            zs_log(s, "POWER LOSS");
+            for (int k = 0; k < s->n; k++)
+                zs_crash(s, k, true);
+        }
+        break;
     case 2:
     case 3:
         for (int k = 0; k < s->n; k++)
