@@ -1419,7 +1419,8 @@ static void become_looking(zab_t *z)
     z->leader = -1;
     z->epoch = 0;
     z->pend.role_changed = true;
-    z->round++;
+    if (z->round < INT64_MAX)
+        z->round++;
     z->proposal = z->observer ? (vote_t){-1, 0, 0} : my_vote(z);
     z->decide_at = -1;
     for (int i = 0; i < z->npeers; i++) {

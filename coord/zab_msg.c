@@ -52,7 +52,8 @@ int zab_msg_decode(zab_msg_t *msg, const void *p, size_t len)
     const zab_msg_t *m = &w.m;
     bool ok = jute_left(&jr) == 0 && w.version == ZAB_MSG_VERSION && m->type >= ZAB_MSG_VOTE &&
               m->type <= ZAB_MSG_TYPE_MAX && (m->flags & ~ZAB_MF_ALL) == 0 && m->epoch >= 0 &&
-              m->epoch <= (int64_t)UINT32_MAX && m->seq >= 0 && m->zxid >= -1 &&
+              m->epoch <= (int64_t)UINT32_MAX && m->seq >= 0 && m->zxid >= -1 && m->round >= 0 &&
+              m->round < INT64_MAX && m->state >= 0 && m->state <= 3 &&
               (!needs_data(m->type) || m->data.len >= 0);
     if (!ok) {
         jute_free(&wire_rec, &w);

@@ -40,7 +40,8 @@
  *   REQUEST       learner -> leader  -                       -                client request
  *
  * Decoding never trusts the bytes: lengths are bounds-checked by jute, the version,
- * type, flags and epoch range are validated, and types that need data must carry it. */
+ * type, flags, state and the epoch/seq/round ranges are validated, and types that need
+ * data must carry it. */
 #ifndef GREGOR_COORD_ZAB_MSG_H
 #define GREGOR_COORD_ZAB_MSG_H
 

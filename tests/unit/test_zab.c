@@ -242,6 +242,7 @@ START_TEST(msg_decode_rejects_hostile_input)
     /* bad version, bad type, unknown flags, epoch out of range, negative seq */
     struct { size_t off; int width; uint64_t v; } bad[] = {
         {0, 4, 2}, {4, 4, 0}, {4, 4, 99}, {16, 4, 0x80}, {44, 8, 0x100000000ULL}, {28, 8, (uint64_t)-5},
+        {52, 8, (uint64_t)INT64_MAX}, {52, 8, (uint64_t)-1}, {60, 4, 4}, {60, 4, (uint32_t)-1},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         buf_t c = BUF_INIT;
