@@ -17,7 +17,7 @@
 
 #include "tests/unit/sim/zsim.h"
 
-#define DEFAULT_SEEDS 100
+#define DEFAULT_SEEDS 200
 #define SIM_OK(s, expr) ck_assert_msg((expr) == 0, "%s", (s)->err)
 
 static int64_t env_num(const char *name, int64_t dflt)

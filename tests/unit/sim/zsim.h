@@ -69,6 +69,7 @@ typedef struct zs_srv_s {
     zs_vec_t state;         /* applied txns, in order */
     int64_t fsync_at;       /* -1: nothing to sync */
     int64_t next_tick;
+    int64_t paused_until;   /* a stopped process (SIGSTOP, GC): nothing runs before this */
     size_t verified;        /* leading disk entries already checked against H */
 } zs_srv_t;
 
@@ -335,6 +336,11 @@ ZS_FN void zs_fail_pending(zs_sim_t *s, int srv_idx)
             s->cl[c].npending = 0;
 }
 
+ZS_FN bool zs_paused(const zs_sim_t *s, int i)
+{
+    return s->srv[i].paused_until > s->now;
+}
+
 /* A txn applied on server sv: acknowledges the write of a client attached there. */
 ZS_FN void zs_client_applied(zs_sim_t *s, zs_srv_t *sv, const zs_txn_t *t)
 {
@@ -449,6 +455,7 @@ ZS_FN void zs_srv_open(zs_sim_t *s, zs_srv_t *sv)
     }
     sv->up = true;
     sv->fsync_at = -1;
+    sv->paused_until = 0;
     sv->next_tick = s->now + zs_randn(s, s->o.tick_ms / 2 + 1);
 }
 
@@ -552,7 +559,7 @@ ZS_FN void zs_heal(zs_sim_t *s)
 /* Snapshot the applied state and purge the log up to it. */
 ZS_FN void zs_compact(zs_sim_t *s, zs_srv_t *sv)
 {
-    if (!sv->up || !sv->state.n)
+    if (!sv->up || !sv->state.n || sv->paused_until > s->now)
         return;
     int64_t z = sv->state.v[sv->state.n - 1].zxid;
     if (z <= sv->snap_zxid)
@@ -801,7 +808,7 @@ ZS_FN void zs_client_op(zs_sim_t *s, int c)
         return;
     }
     zs_srv_t *sv = &s->srv[cl->server];
-    if (cl->npending >= ZS_MAX_PENDING || !zab_serving(sv->z))
+    if (cl->npending >= ZS_MAX_PENDING || zs_paused(s, cl->server) || !zab_serving(sv->z))
         return;
     char p[64];
     int len = snprintf(p, sizeof p, "c%d.%d:%" PRId64, c, cl->session, cl->next_seq);
@@ -855,6 +862,12 @@ ZS_FN void zs_chaos(zs_sim_t *s)
     }
     case 6:
     case 7: zs_log(s, "HEAL"); zs_heal(s); break;
+    case 9:
+        if (s->srv[i].up) {
+            s->srv[i].paused_until = s->now + 200 + zs_randn(s, 2800);
+            zs_log(s, "PAUSE %d until %" PRId64, s->srv[i].id, s->srv[i].paused_until);
+        }
+        break;
     case 8:
         s->o.drop_pct = zs_randn(s, 3) == 0 ? zs_randn(s, 10) : 0;
         s->o.dup_pct = zs_randn(s, 3) == 0 ? zs_randn(s, 10) : 0;
@@ -872,23 +885,29 @@ ZS_FN int zs_run(zs_sim_t *s, int64_t until_ms)
         /* the earliest event; ties broken by a fixed order */
         int64_t best = INT64_MAX;
         int kind = -1, who = -1;
-        for (size_t i = 0; i < s->nnet; i++)
-            if (s->net[i].at < best || (s->net[i].at == best && kind == 0 && s->net[i].ord < s->net[who].ord)) {
-                best = s->net[i].at;
+        for (size_t i = 0; i < s->nnet; i++) {
+            int64_t at = s->net[i].at;
+            if (at < s->srv[s->net[i].to].paused_until)
+                at = s->srv[s->net[i].to].paused_until;
+            if (at < best || (at == best && kind == 0 && s->net[i].ord < s->net[who].ord)) {
+                best = at;
                 kind = 0;
                 who = (int)i;
             }
+        }
         for (int i = 0; i < s->n; i++) {
             zs_srv_t *sv = &s->srv[i];
             if (!sv->up)
                 continue;
-            if (sv->fsync_at >= 0 && sv->fsync_at < best) {
-                best = sv->fsync_at;
+            int64_t fs = sv->fsync_at < sv->paused_until ? sv->paused_until : sv->fsync_at;
+            int64_t tk = sv->next_tick < sv->paused_until ? sv->paused_until : sv->next_tick;
+            if (sv->fsync_at >= 0 && fs < best) {
+                best = fs;
                 kind = 1;
                 who = i;
             }
-            if (sv->next_tick < best) {
-                best = sv->next_tick;
+            if (tk < best) {
+                best = tk;
                 kind = 2;
                 who = i;
             }
@@ -984,6 +1003,8 @@ ZS_FN int zs_settle(zs_sim_t *s, int64_t for_ms)
     s->o.chaos = false;
     s->o.drop_pct = s->o.dup_pct = s->o.reorder_pct = 0;
     zs_heal(s);
+    for (int i = 0; i < s->n; i++)
+        s->srv[i].paused_until = 0;
     for (int i = 0; i < s->n; i++)
         zs_restart(s, i);
     int saved_clients = s->o.nclients;
