@@ -8,6 +8,7 @@
 #   make fuzz       libFuzzer targets (clang), a short run of each
 #   make run        deps + build + start a local cluster
 #   make valgrind   unit tests under valgrind (leak check)
+#   make sim SEEDS=N  more seeds of the quorum simulation
 #   make clean
 
 BUILD   ?= build
@@ -45,7 +46,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # Keep objects made through pattern chains (bench, tests) instead of deleting them.
 .SECONDARY:
 
-.PHONY: all test unit integration fault asan fuzz run stop clean deps valgrind deps-check bench
+.PHONY: all test unit integration fault asan fuzz run stop clean deps valgrind deps-check bench sim
 all: $(BINS) $(UNIT_BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -127,6 +128,10 @@ run: deps
 
 stop:
 	@deploy/run-local.sh stop
+
+# Seeded quorum simulation: make sim SEEDS=N (a failing seed prints how to replay it).
+sim: all
+	@SIM_SEEDS=$(or $(SEEDS),1000) CK_RUN_CASE=random $(BUILD)/tests/test_zab_sim
 
 bench: all
 	@bench/run-coord-bench.sh
