@@ -13,13 +13,14 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := libevent libssl libcrypto libzstd snappy zlib libedit
+PKGS    := libevent libssl libcrypto libzstd snappy zlib libedit libmd
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
 OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS_ALL := $(CSTD) $(WARN) $(OPT) $(SAN) -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS)
-LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+# --as-needed: each binary loads only the libraries it uses (gregor-coord needs no OpenSSL).
+LIBS    := -Wl,--as-needed $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
 COMMON_SRC := $(wildcard common/*.c)

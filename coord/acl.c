@@ -11,11 +11,12 @@
  *    them in that set's iteration order, which acl_auth_order reproduces. */
 #include "coord/acl.h"
 
-#include <openssl/evp.h>
+#include <sha1.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/base64.h"
 
 /* ---- identities ---- */
 
@@ -125,12 +126,14 @@ void acl_auth_order(const acl_auth_t *a, size_t *idx)
 
 char *acl_digest(const char *user_colon_password)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
+    uint8_t md[SHA1_DIGEST_LENGTH];
     size_t len = strlen(user_colon_password);
-    EVP_Digest(user_colon_password, len, md, &mdlen, EVP_sha1(), NULL);
-    unsigned char b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
-    int n = EVP_EncodeBlock(b64, md, (int)mdlen);
+    SHA1_CTX sha;
+    SHA1Init(&sha);
+    SHA1Update(&sha, (const uint8_t *)user_colon_password, len);
+    SHA1Final(md, &sha);
+    char b64[base64_len(SHA1_DIGEST_LENGTH) + 1];
+    size_t n = base64_encode(md, sizeof md, b64);
     const char *colon = strchr(user_colon_password, ':');
     size_t ulen = colon ? (size_t)(colon - user_colon_password) : len;
     char *out = xmalloc(ulen + 1 + (size_t)n + 1);

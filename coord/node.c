@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <openssl/sha.h>
+#include <sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +94,10 @@ void coord_session_password(int64_t session_id, uint8_t out[16])
         in[i] = (uint8_t)((uint64_t)session_id >> (56 - 8 * i));
     memcpy(in + 8, "gregor-session-password!", 24);
     uint8_t md[SHA256_DIGEST_LENGTH];
-    SHA256(in, sizeof in, md);
+    SHA2_CTX sha;
+    SHA256Init(&sha);
+    SHA256Update(&sha, in, sizeof in);
+    SHA256Final(md, &sha);
     memcpy(out, md, 16);
 }
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 BUILD_PKGS="build-essential pkg-config libevent-dev libssl-dev libzstd-dev libsnappy-dev
-  check libedit-dev zlib1g-dev liblz4-dev libjansson-dev"
+  check libedit-dev zlib1g-dev liblz4-dev libjansson-dev libmd-dev"
 TEST_PKGS="clang zookeeper zookeeper-bin python3-kazoo python3-pytest python3-kafka
   python3-confluent-kafka kcat librdkafka-dev netcat-openbsd valgrind procps"
 
