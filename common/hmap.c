@@ -85,28 +85,44 @@ static void grow(hmap_t *m)
     m->nbuckets = nb;
 }
 
-void *hmap_put(hmap_t *m, const void *key, size_t klen, void *val)
+/* Inserts or replaces; returns the entry and, through *old, the previous value. */
+static hmap_entry_t *put(hmap_t *m, const void *key, size_t klen, void *val, void **old)
 {
     uint64_t h = hash_bytes(key, klen);
     hmap_entry_t **pp = find(m, key, klen, h);
+    *old = NULL;
     if (pp && *pp) {
-        void *old = (*pp)->val;
+        *old = (*pp)->val;
         (*pp)->val = val;
-        return old;
+        return *pp;
     }
     if (m->count + 1 > m->nbuckets) {
         grow(m);
         pp = find(m, key, klen, h);
     }
-    hmap_entry_t *e = xmalloc(sizeof *e + klen);
+    hmap_entry_t *e = xmalloc(sizeof *e + klen + 1);
     e->next = NULL;
     e->hash = h;
     e->val = val;
     e->klen = klen;
     memcpy(e->key, key, klen);
+    e->key[klen] = '\0';
     *pp = e;
     m->count++;
-    return NULL;
+    return e;
+}
+
+void *hmap_put(hmap_t *m, const void *key, size_t klen, void *val)
+{
+    void *old;
+    put(m, key, klen, val, &old);
+    return old;
+}
+
+const char *hmap_put_keyref(hmap_t *m, const void *key, size_t klen, void *val)
+{
+    void *old;
+    return (const char *)put(m, key, klen, val, &old)->key;
 }
 
 void *hmap_del(hmap_t *m, const void *key, size_t klen)

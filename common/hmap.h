@@ -28,6 +28,10 @@ void hmap_fini(hmap_t *m, void (*free_val)(void *));
 void *hmap_get(const hmap_t *m, const void *key, size_t klen);
 /* Inserts or replaces; returns the previous value or NULL. */
 void *hmap_put(hmap_t *m, const void *key, size_t klen, void *val);
+/* Inserts or replaces, and returns the map's own copy of the key: NUL-terminated and
+ * stable until the entry is removed, so a value can point at it instead of keeping a
+ * second copy (the data tree stores each znode path once this way). */
+const char *hmap_put_keyref(hmap_t *m, const void *key, size_t klen, void *val);
 /* Removes; returns the removed value or NULL. */
 void *hmap_del(hmap_t *m, const void *key, size_t klen);
 static inline size_t hmap_count(const hmap_t *m) { return m->count; }

@@ -38,7 +38,7 @@ typedef struct acl_ent_s {
 } acl_ent_t;
 
 struct dt_node_s {
-    char *path;
+    const char *path;   /* the nodes map's own copy of the key (hmap_put_keyref) */
     dt_node_t *parent, *first_child, *next_sib, *prev_sib;
     int32_t nchildren;
     int32_t version, cversion, aversion;   /* cversion: stored (creations) */
@@ -256,13 +256,12 @@ static dt_node_t *node_add(dt_t *dt, dt_node_t *parent, const char *path, const 
                            acl_ent_t *acl, int64_t owner)
 {
     dt_node_t *n = xcalloc(1, sizeof *n);
-    n->path = xstrdup(path);
+    n->path = hmap_put_keyref(&dt->nodes, path, strlen(path), n);
     n->owner = owner;
     n->acl = acl;
     set_data(n, data, dlen);
     if (parent)
         link_child(parent, n);
-    hmap_puts(&dt->nodes, n->path, n);
     track_kind(dt, n, true);
     dt->data_bytes += node_size(n);
     n->digest = node_digest(n);
@@ -274,7 +273,6 @@ static void node_destroy(dt_t *dt, dt_node_t *n)
 {
     acl_release(dt, n->acl);
     free(n->data);
-    free(n->path);
     free(n);
 }
 
@@ -284,9 +282,9 @@ static void node_remove(dt_t *dt, dt_node_t *n)
     dt->digest -= n->digest;
     dt->data_bytes -= node_size(n);
     track_kind(dt, n, false);
-    hmap_dels(&dt->nodes, n->path);
     if (n->parent)
         unlink_child(n);
+    hmap_del(&dt->nodes, n->path, strlen(n->path));   /* n->path is gone after this */
     node_destroy(dt, n);
 }
 
@@ -335,7 +333,6 @@ void dt_free(dt_t *dt)
     while (hmap_iter_next(&dt->nodes, &it, NULL, NULL, &val)) {
         dt_node_t *n = val;
         free(n->data);
-        free(n->path);
         free(n);
     }
     hmap_fini(&dt->nodes, NULL);
