@@ -168,6 +168,86 @@ START_TEST(every_api_every_version_roundtrips)
 }
 END_TEST
 
+/* ---- types no Kafka 2.4 message uses yet: embedded struct, uuid, float64, uint16, a tagged
+ * struct; a hand-written schema, classic at v0 and flexible from v1 ---- */
+
+typedef struct t_inner_s {
+    int32_t A;
+    kp_str_t S;
+} t_inner;
+
+typedef struct t_all_s {
+    bool B;
+    int8_t I8;
+    uint16_t U16;
+    double F;
+    kp_uuid_t U;
+    t_inner In;
+    KP_ARRAY_OF(kp_uuid_t) Ids;
+    KP_ARRAY_OF(int64_t) L;
+    t_inner Tagged;
+    int32_t TaggedInt;
+} t_all;
+
+static const kp_field_t t_inner_fields[] = {
+    {"A", offsetof(t_inner, A), KP_INT32, 0, 0, KP_VMAX, 1, 0, -1, -1, 7, NULL},
+    {"S", offsetof(t_inner, S), KP_STRING, 0, 0, KP_VMAX, 0, KP_VMAX, -1, -1, KP_DEFAULT_NULL, NULL},
+};
+static const kp_schema_t t_inner_schema = {"Inner", sizeof(t_inner), 2, t_inner_fields};
+static const kp_field_t t_all_fields[] = {
+    {"B", offsetof(t_all, B), KP_BOOL, 0, 0, KP_VMAX, 1, 0, -1, -1, 1, NULL},
+    {"I8", offsetof(t_all, I8), KP_INT8, 0, 0, KP_VMAX, 1, 0, -1, -1, -3, NULL},
+    {"U16", offsetof(t_all, U16), KP_UINT16, 0, 0, KP_VMAX, 1, 0, -1, -1, 65535, NULL},
+    {"F", offsetof(t_all, F), KP_FLOAT64, 0, 0, KP_VMAX, 1, 0, -1, -1, 0, NULL},
+    {"U", offsetof(t_all, U), KP_UUID, 0, 0, KP_VMAX, 1, 0, -1, -1, 0, NULL},
+    {"In", offsetof(t_all, In), KP_STRUCT, 0, 0, KP_VMAX, 1, 0, -1, -1, 0, &t_inner_schema},
+    {"Ids", offsetof(t_all, Ids), KP_ARRAY, KP_UUID, 0, KP_VMAX, 1, 0, -1, -1, 0, NULL},
+    {"L", offsetof(t_all, L), KP_ARRAY, KP_INT64, 0, KP_VMAX, 0, KP_VMAX, -1, -1, 0, NULL},
+    {"Tagged", offsetof(t_all, Tagged), KP_STRUCT, 0, 1, KP_VMAX, 1, 0, 1, 3, 0, &t_inner_schema},
+    {"TaggedInt", offsetof(t_all, TaggedInt), KP_INT32, 0, 1, KP_VMAX, 1, 0, 1, 1, -1, NULL},
+};
+static const kp_schema_t t_all_schema = {"All", sizeof(t_all), 10, t_all_fields};
+
+START_TEST(every_field_type)
+{
+    static const kp_api_t t_api = {999, "All", 0, 1, 1, &t_all_schema, &t_all_schema};
+    for (int iter = 0; iter < 200; iter++) {
+        rng_state = 0x5eed0000ULL + (uint64_t)iter;
+        roundtrip(&t_api, &t_all_schema, 0, iter);
+        roundtrip(&t_api, &t_all_schema, 1, iter);
+    }
+    arena_t a = ARENA_INIT;
+    t_all *x = kp_new(&a, &t_all_schema);
+    ck_assert(x->B && x->I8 == -3 && x->U16 == 65535 && x->In.A == 7 && x->In.S.len == -1);
+    ck_assert(x->Tagged.A == 7 && x->TaggedInt == -1 && x->L.n == 0);
+    buf_t b = BUF_INIT;
+    /* defaults at v1: the tagged struct and int are default, so no tags are written */
+    ck_assert_int_eq(kp_encode(&t_all_schema, 1, true, x, &b), KP_OK);
+    ck_assert_uint_eq(b.len, 1 + 1 + 2 + 8 + 16 + (4 + 1 + 1) + 1 + 1 + 1);
+    ck_assert_uint_eq(b.data[b.len - 1], 0);
+    /* a tagged struct that differs from its default: tag 1 (TaggedInt) before tag 3 */
+    x->Tagged.S = kp_str("z");
+    x->TaggedInt = 5;
+    b.len = 0;
+    ck_assert_int_eq(kp_encode(&t_all_schema, 1, true, x, &b), KP_OK);
+    static const uint8_t tags[] = {2, 1, 4, 0, 0, 0, 5, 3, 7, 0, 0, 0, 7, 2, 'z', 0};
+    ck_assert_uint_eq(b.len, 36 + sizeof tags);
+    ck_assert_mem_eq(b.data + 36, tags, sizeof tags);
+    rd_t r;
+    rd_init(&r, b.data, b.len);
+    t_all y;
+    ck_assert_int_eq(kp_decode(&t_all_schema, 1, true, &r, &a, &y), KP_OK);
+    ck_assert(kp_equal(&t_all_schema, 1, x, &y));
+    ck_assert(kp_str_eq(y.Tagged.S, "z"));
+    /* at v0 (classic) the tagged fields are not on the wire at all */
+    b.len = 0;
+    ck_assert_int_eq(kp_encode(&t_all_schema, 0, false, x, &b), KP_OK);
+    ck_assert_uint_eq(b.len, 1 + 1 + 2 + 8 + 16 + (4 + 2) + 4 + 4);
+    buf_free(&b);
+    arena_free(&a);
+}
+END_TEST
+
 /* ---- exact layouts ---- */
 
 static void hex(buf_t *b, const char *h)
@@ -508,6 +588,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, every_api_every_version_roundtrips);
+    tcase_add_test(tc, every_field_type);
     tcase_add_test(tc, metadata_classic_and_flexible_layouts);
     tcase_add_test(tc, tagged_field_written_only_when_not_default);
     tcase_add_test(tc, defaults_for_fields_a_version_lacks);
