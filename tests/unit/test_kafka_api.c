@@ -7,31 +7,7 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "proto/kafka_api.h"
-
-static void hex(buf_t *b, const char *h)
-{
-    for (; *h; h++) {
-        if (*h == ' ')
-            continue;
-        unsigned v;
-        ck_assert(sscanf(h, "%2x", &v) == 1);
-        buf_put_u8(b, (uint8_t)v);
-        h++;
-    }
-}
-
-static void assert_bytes(const uint8_t *p, size_t n, const char *want_hex)
-{
-    buf_t w = BUF_INIT;
-    hex(&w, want_hex);
-    if (n != w.len || memcmp(p, w.data, w.len)) {
-        buf_t g = BUF_INIT;
-        for (size_t i = 0; i < n; i++)
-            buf_printf(&g, "%02x", p[i]);
-        ck_abort_msg("got %s\nwant %s", buf_cstr(&g), want_hex);
-    }
-    buf_free(&w);
-}
+#include "tests/unit/test_kafka_util.h"
 
 START_TEST(table_matches_kafka_2_4)
 {

@@ -9,6 +9,7 @@
 #include "common/buf.h"
 #include "common/varint.h"
 #include "proto/kafka_api.h"
+#include "tests/unit/test_kafka_util.h"
 
 /* ---- a deterministic filler: random values for every field on the wire at a version ---- */
 
@@ -250,31 +251,6 @@ END_TEST
 
 /* ---- exact layouts ---- */
 
-static void hex(buf_t *b, const char *h)
-{
-    for (; *h; h++) {
-        if (*h == ' ')
-            continue;
-        unsigned v;
-        ck_assert(sscanf(h, "%2x", &v) == 1);
-        buf_put_u8(b, (uint8_t)v);
-        h++;
-    }
-}
-
-static void assert_bytes(const buf_t *got, const char *want_hex)
-{
-    buf_t w = BUF_INIT;
-    hex(&w, want_hex);
-    if (got->len != w.len || memcmp(got->data, w.data, w.len)) {
-        buf_t g = BUF_INIT;
-        for (size_t i = 0; i < got->len; i++)
-            buf_printf(&g, "%02x", got->data[i]);
-        ck_abort_msg("got %s\nwant %s", buf_cstr(&g), want_hex);
-    }
-    buf_free(&w);
-}
-
 START_TEST(metadata_classic_and_flexible_layouts)
 {
     arena_t a = ARENA_INIT;
@@ -286,24 +262,24 @@ START_TEST(metadata_classic_and_flexible_layouts)
     buf_t b = BUF_INIT;
     /* v0: int32 count, int16-length strings */
     ck_assert_int_eq(kp_encode(&kp_MetadataRequest_schema, 0, false, m, &b), KP_OK);
-    assert_bytes(&b, "00000002 0002 6162 0001 63");
+    assert_bytes(b.data, b.len, "00000002 0002 6162 0001 63");
     /* v4: + allow_auto_topic_creation (default true) */
     b.len = 0;
     ck_assert_int_eq(kp_encode(&kp_MetadataRequest_schema, 4, false, m, &b), KP_OK);
-    assert_bytes(&b, "00000002 0002 6162 0001 63 01");
+    assert_bytes(b.data, b.len, "00000002 0002 6162 0001 63 01");
     /* v9 (flexible): compact array (n+1), compact strings (len+1), an empty tag section after
      * each struct, the two v8 bools */
     b.len = 0;
     ck_assert_int_eq(kp_encode(&kp_MetadataRequest_schema, 9, true, m, &b), KP_OK);
-    assert_bytes(&b, "03 03616200 026300 01 00 00 00");
+    assert_bytes(b.data, b.len, "03 03616200 026300 01 00 00 00");
     /* v1+: null = all topics; as -1 classic and 0 compact */
     m->Topics.n = -1;
     b.len = 0;
     ck_assert_int_eq(kp_encode(&kp_MetadataRequest_schema, 1, false, m, &b), KP_OK);
-    assert_bytes(&b, "ffffffff");
+    assert_bytes(b.data, b.len, "ffffffff");
     b.len = 0;
     ck_assert_int_eq(kp_encode(&kp_MetadataRequest_schema, 9, true, m, &b), KP_OK);
-    assert_bytes(&b, "00 01 00 00 00");
+    assert_bytes(b.data, b.len, "00 01 00 00 00");
     /* v0 cannot say null */
     b.len = 0;
     ck_assert_int_eq(kp_encode(&kp_MetadataRequest_schema, 0, false, m, &b), KP_EENCODE);
@@ -329,11 +305,11 @@ START_TEST(tagged_field_written_only_when_not_default)
     ck_assert_int_eq(kp_encode(&kp_CreateTopicsResponse_schema, 5, true, r, &b), KP_OK);
     /* throttle, topics[1]: name "t", error 0, message null, partitions -1, rf -1, configs null,
      * no tags; then the top-level empty tag section */
-    assert_bytes(&b, "00000000 02 0274 0000 00 ffffffff ffff 00 00 00");
+    assert_bytes(b.data, b.len, "00000000 02 0274 0000 00 ffffffff ffff 00 00 00");
     t->TopicConfigErrorCode = 29;
     b.len = 0;
     ck_assert_int_eq(kp_encode(&kp_CreateTopicsResponse_schema, 5, true, r, &b), KP_OK);
-    assert_bytes(&b, "00000000 02 0274 0000 00 ffffffff ffff 00 01 00 02 001d 00");
+    assert_bytes(b.data, b.len, "00000000 02 0274 0000 00 ffffffff ffff 00 01 00 02 001d 00");
 
     /* and it decodes back */
     rd_t rd;
@@ -551,7 +527,7 @@ START_TEST(primitives_and_slices)
     ck_assert_int_eq(kp_write_str(&b, true, KP_STR_NULL), KP_OK);
     kp_write_bytes(&b, true, (kp_bytes_t){(const uint8_t *)"xyz", 3});
     kp_write_bytes(&b, false, (kp_bytes_t){NULL, -1});
-    assert_bytes(&b, "0002 6869 00 04 78797a ffffffff");
+    assert_bytes(b.data, b.len, "0002 6869 00 04 78797a ffffffff");
     rd_t r;
     rd_init(&r, b.data, b.len);
     kp_str_t s;

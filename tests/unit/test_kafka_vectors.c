@@ -14,6 +14,7 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "proto/kafka_api.h"
+#include "tests/unit/test_kafka_util.h"
 
 #define VEC_DIR "tests/unit/vectors/kafka"
 
@@ -67,12 +68,6 @@ static bool vec_load(const char *name, vec_t *v)
     fclose(f);
     ck_assert_msg(have_api, "%s: no '# api:' line", name);
     return true;
-}
-
-static void hexdump(buf_t *out, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        buf_printf(out, "%02x", p[i]);
 }
 
 /* The generic checks; returns the decoded body (from a). */
