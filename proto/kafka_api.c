@@ -72,6 +72,13 @@ int kp_req_hdr_encode(buf_t *b, const kp_req_hdr_t *h)
     return KP_OK;
 }
 
+void kp_resp_hdr_encode(buf_t *b, int key, int version, int32_t correlation_id)
+{
+    buf_put_be32(b, (uint32_t)correlation_id);
+    if (kp_resp_hdr_version(key, version) >= 1)
+        varint_put_u32(b, 0);
+}
+
 int kp_request_decode(const void *frame, size_t len, arena_t *a, kp_request_t *out)
 {
     rd_t r;
@@ -108,9 +115,7 @@ static int frame_encode(buf_t *b, const kp_api_t *api, int version, const void *
     if (request) {
         rc = kp_req_hdr_encode(b, hdr_req);
     } else {
-        buf_put_be32(b, (uint32_t)corr);
-        if (kp_resp_hdr_version(api->key, version) >= 1)
-            varint_put_u32(b, 0);
+        kp_resp_hdr_encode(b, api->key, version, corr);
     }
     if (rc == KP_OK)
         rc = kp_encode(request ? api->req : api->resp, version, kp_api_flexible(api, version), body, b);

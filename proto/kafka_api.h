@@ -61,6 +61,9 @@ typedef struct kp_req_hdr_s {
 int kp_req_hdr_decode(rd_t *r, kp_req_hdr_t *h);
 /* Appends a header of version h->version (client_id: classic nullable string). */
 int kp_req_hdr_encode(buf_t *b, const kp_req_hdr_t *h);
+/* Appends the response header for (key, version): the correlation id, and for header v1 an
+ * empty tagged-field section. */
+void kp_resp_hdr_encode(buf_t *b, int key, int version, int32_t correlation_id);
 
 /* A decoded request; everything points into the frame or the arena. */
 typedef struct kp_request_s {

@@ -52,6 +52,13 @@ START_TEST(header_versions)
     ck_assert_int_eq(kp_req_hdr_version(KP_API_VERSIONS, 3), 2);
     ck_assert_int_eq(kp_req_hdr_version(KP_API_VERSIONS, 4), 2);
     ck_assert_int_eq(kp_resp_hdr_version(KP_API_VERSIONS, 3), 0);
+
+    buf_t b = BUF_INIT;
+    kp_resp_hdr_encode(&b, KP_METADATA, 9, 0x01020304);
+    kp_resp_hdr_encode(&b, KP_METADATA, 8, 5);
+    kp_resp_hdr_encode(&b, KP_API_VERSIONS, 3, 6);
+    assert_bytes(b.data, b.len, "01020304 00 00000005 00000006");
+    buf_free(&b);
 }
 END_TEST
 
