@@ -12,7 +12,7 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := libevent libssl libcrypto libzstd snappy zlib libedit
+PKGS    := libevent libssl libcrypto libzstd snappy zlib liblz4 libedit
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
 OPT     ?= -O2 -g
