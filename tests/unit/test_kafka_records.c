@@ -1096,6 +1096,89 @@ START_TEST(mixed_log_iteration)
 }
 END_TEST
 
+
+/* ---- material for crosscheck.py (only when KREC_CROSSCHECK_DIR is set) ------------------- */
+
+static void write_file(const char *dir, const char *name, const char *ext, const void *p, size_t n)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext);
+    FILE *f = fopen(path, "wb");
+    ck_assert_msg(f != NULL, "cannot write %s", path);
+    ck_assert_uint_eq(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
+/* Writes NAME.bin (the records) and NAME.expect (what our reader finds in them). */
+static void emit(const char *dir, const char *name, const buf_t *data)
+{
+    buf_t txt = BUF_INIT;
+    ck_assert_int_eq(dump(data->data, data->len, 0, &txt, true), 0);
+    write_file(dir, name, "bin", data->data, data->len);
+    write_file(dir, name, "expect", txt.data, txt.len);
+    buf_free(&txt);
+}
+
+START_TEST(emit_for_crosscheck)
+{
+    const char *dir = getenv("KREC_CROSSCHECK_DIR");
+    if (!dir)
+        return;
+    static const char *const cname[] = {"none", "gzip", "snappy", "lz4", "zstd"};
+    krec_header_t h[2] = {{(const uint8_t *)"trace", 5, (const uint8_t *)"abc", 3}, {(const uint8_t *)"e", 1, NULL, -1}};
+    char big[3000];
+    for (size_t i = 0; i < sizeof big - 1; i++)
+        big[i] = (char)('a' + i % 7);
+    big[sizeof big - 1] = 0;
+    krec_record_t recs[5] = {mkrec(100, 1700000000000LL, "k1", "hello"), mkrec(101, 1700000000005LL, NULL, big),
+                             mkrec(102, 1700000000002LL, "k3", NULL), mkrec(103, 1700000000009LL, "", ""),
+                             mkrec(105, 1700000000010LL, "k5", "after a gap")};
+    recs[0].headers = h;
+    recs[0].header_count = 2;
+    for (int codec = 0; codec < COMPRESS_NCODECS; codec++) {
+        for (int lat = 0; lat <= 1; lat++) {
+            krec_build_t o;
+            krec_build_init(&o, 2, codec);
+            o.base_offset = 100;
+            o.producer_id = 77;
+            o.producer_epoch = 1;
+            o.base_sequence = 5;
+            if (lat) {
+                o.ts_type = KREC_TS_LOG_APPEND;
+                o.log_append_time = 1800000000000LL;
+            }
+            buf_t v2 = BUF_INIT;
+            ck_assert_int_eq(krec_build(&v2, &o, recs, 5), 0);
+            char name[64];
+            snprintf(name, sizeof name, "v2-%s%s", cname[codec], lat ? "-logappend" : "");
+            emit(dir, name, &v2);
+            for (int magic = 0; magic <= 1 && codec != COMPRESS_ZSTD; magic++) {
+                buf_t old = BUF_INIT;
+                ck_assert_int_eq(krec_down_convert(v2.data, v2.len, magic, 0, 0, &old, NULL, NULL), 0);
+                snprintf(name, sizeof name, "down-v%d-%s%s", magic, cname[codec], lat ? "-logappend" : "");
+                emit(dir, name, &old);
+                buf_free(&old);
+            }
+            buf_free(&v2);
+        }
+    }
+    /* every real capture as the log stores it (appended from offset 1000) */
+    for (size_t v = 0; v < NVEC; v++) {
+        char fn[256];
+        snprintf(fn, sizeof fn, "%s.hex", vectors[v]);
+        buf_t data = BUF_INIT, log = BUF_INIT;
+        vec_load_hex(fn, &data);
+        krec_append_t a = {.base_offset = 1000, .ts_type = KREC_TS_CREATE, .target_codec = -1};
+        ck_assert_int_eq(krec_append_prepare(data.data, data.len, NULL, &a, &log, NULL), 0);
+        char name[300];
+        snprintf(name, sizeof name, "log-%s", vectors[v]);
+        emit(dir, name, &log);
+        buf_free(&data);
+        buf_free(&log);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kafka_records");
@@ -1120,6 +1203,7 @@ int main(void)
     tcase_add_test(tc, produce_version_rules);
     tcase_add_test(tc, hostile_legacy_wrappers);
     tcase_add_test(tc, mixed_log_iteration);
+    tcase_add_test(tc, emit_for_crosscheck);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
