@@ -627,6 +627,9 @@ int krec_writer_add(krec_writer_t *w, const krec_record_t *rec)
     if (w->err)
         return w->err;
     const krec_build_t *o = &w->o;
+    /* legacy formats have no base offset: start from the first record if it lies below */
+    if (o->magic < KREC_MAGIC_V2 && w->count == 0 && rec->offset < o->base_offset)
+        w->o.base_offset = rec->offset;
     int64_t delta = ts_sub(rec->offset, o->base_offset);
     if (rec->offset < o->base_offset || (w->count > 0 && rec->offset <= w->last_offset) || delta > INT32_MAX ||
         rec->key_len < -1 || rec->value_len < -1 || rec->header_count < 0 || w->count == INT32_MAX)

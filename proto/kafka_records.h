@@ -260,7 +260,8 @@ int krec_append_prepare(const uint8_t *data, size_t len, const krec_limits_t *li
 typedef struct krec_build_s {
     int8_t magic;                  /* 0, 1 or 2 */
     int codec;                     /* 0..4 (zstd only for magic 2) */
-    int64_t base_offset;           /* v2 baseOffset; record offsets are absolute and >= this */
+    int64_t base_offset;           /* v2 baseOffset; record offsets are absolute and >= this
+                                    * (legacy: lowered to the first record's offset if above it) */
     int ts_type;                   /* KREC_TS_CREATE or KREC_TS_LOG_APPEND (magic >= 1) */
     int64_t log_append_time;       /* with KREC_TS_LOG_APPEND */
     int32_t partition_leader_epoch;

@@ -568,6 +568,27 @@ START_TEST(down_convert_framing_and_limits)
     ck_assert_int_eq(krec_down_convert(out.data, out.len, 1, 0, 0, &again, NULL, NULL), 0);
     ck_assert(again.len == out.len && memcmp(again.data, out.data, out.len) == 0);
 
+    /* legacy magic 1 (wrapper offset = last inner) down to magic 0: absolute inner offsets */
+    buf_t v1 = BUF_INIT, v0 = BUF_INIT, t1 = BUF_INIT, t0 = BUF_INIT;
+    ck_assert_int_eq(krec_down_convert(log.data, log.len, 1, 0, 0, &v1, NULL, NULL), 0);
+    pos = 0;
+    ck_assert_int_eq(krec_batch_next(v1.data, v1.len, &pos, &b, NULL), KREC_BATCH_OK);
+    ck_assert_int_eq(b.base_offset, 2);   /* the lz4 wrapper: offset of its last message */
+    ck_assert_int_eq(krec_down_convert(v1.data, v1.len, 0, 0, 0, &v0, NULL, NULL), 0);
+    ck_assert_int_eq(dump(v1.data, v1.len, 0, &t1, false), 0);
+    ck_assert_int_eq(dump(v0.data, v0.len, 0, &t0, false), 0);
+    ck_assert_int_eq(count_records(v0.data, v0.len), 9);
+    ck_assert_ptr_nonnull(strstr(buf_cstr(&t0), "R 0 -1 -1 =61 ="));
+    ck_assert_ptr_nonnull(strstr(buf_cstr(&t0), "R 8 -1 -1 =63 =63 0"));
+    pos = 0;
+    ck_assert_int_eq(krec_batch_next(v0.data, v0.len, &pos, &b, NULL), KREC_BATCH_OK);
+    ck_assert_int_eq(b.magic, 0);
+    ck_assert_int_eq(b.codec, COMPRESS_LZ4);
+    buf_free(&v1);
+    buf_free(&v0);
+    buf_free(&t1);
+    buf_free(&t0);
+
     /* a damaged batch fails the whole call, leaving the output as it was */
     log.data[log.len - 1] ^= 1;
     buf_reset(&again);
