@@ -189,6 +189,8 @@ typedef struct krec_iter_s {
     const char *why;
 } krec_iter_t;
 
+/* data must outlive the iterator; the iterator must not be copied once in use (its record
+ * reader points at it->batch). max_decompressed 0 = the default cap. */
 void krec_iter_init(krec_iter_t *it, const void *data, size_t len, size_t max_decompressed, unsigned flags);
 /* 1 = *rec filled (it->batch describes its batch), 0 = end, < 0 = error (sticky). */
 int krec_iter_next(krec_iter_t *it, krec_record_t *rec);
@@ -224,8 +226,9 @@ typedef struct krec_info_s {
  * producer id is), and the limits. Nothing is modified. Returns 0 or a negated error code:
  * CORRUPT_MESSAGE (structure, CRC, truncation, unknown codec id), MESSAGE_TOO_LARGE (a batch
  * over max_message_bytes or decompressing past the cap), INVALID_RECORD (Kafka's semantic
- * rules), UNSUPPORTED_COMPRESSION_TYPE (zstd in v0/v1 or before Produce v7),
- * UNSUPPORTED_FOR_MESSAGE_FORMAT (idempotent/transactional legacy data). */
+ * rules), UNSUPPORTED_COMPRESSION_TYPE (zstd in v0/v1 or before Produce v7). Since the log
+ * stores v2, producer ids and transactions never meet an older format here, so
+ * UNSUPPORTED_FOR_MESSAGE_FORMAT is not returned (it is defined for the broker's use). */
 int krec_validate_produce(const uint8_t *data, size_t len, const krec_limits_t *lim, krec_info_t *info,
                           const char **why);
 
