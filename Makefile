@@ -47,7 +47,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # Keep objects made through pattern chains (bench, tests) instead of deleting them.
 .SECONDARY:
 
-.PHONY: all test unit integration fault asan fuzz run stop clean deps valgrind deps-check bench sim
+.PHONY: all test unit integration fault asan fuzz run stop clean deps valgrind deps-check gen-check gen bench sim
 all: $(BINS) $(UNIT_BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -96,12 +96,21 @@ fault: all
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory deps-check
+	@$(MAKE) --no-print-directory gen-check
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory fault
 
 deps-check:
 	@tests/lib/deps-check.sh
+
+# The Kafka message tables are generated from proto/schema/kafka/*.kps and committed;
+# this fails if they are stale (make gen regenerates them).
+gen-check:
+	@/usr/bin/python3 proto/schema/kafka_gen.py --check && echo "gen-check: ok"
+
+gen:
+	@/usr/bin/python3 proto/schema/kafka_gen.py
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
