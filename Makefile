@@ -27,6 +27,7 @@ COMMON_SRC := $(wildcard common/*.c)
 PROTO_SRC  := $(wildcard proto/*.c)
 COORD_SRC  := $(filter-out coord/main.c,$(wildcard coord/*.c))
 SHELL_SRC  := $(wildcard coord/shell/*.c)
+BROKER_SRC := $(filter-out broker/main.c,$(wildcard broker/*.c))
 CLI_SRC    := $(wildcard broker/cli/*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
@@ -38,9 +39,10 @@ LIBCOMMON := $(BUILD)/lib/libcommon.a
 LIBPROTO  := $(BUILD)/lib/libproto.a
 LIBCOORD  := $(BUILD)/lib/libcoord.a
 LIBSHELL  := $(BUILD)/lib/libshell.a
-ALL_LIBS  := $(LIBSHELL) $(LIBCOORD) $(LIBPROTO) $(LIBCOMMON)
+LIBBROKER := $(BUILD)/lib/libbroker.a
+ALL_LIBS  := $(LIBBROKER) $(LIBSHELL) $(LIBCOORD) $(LIBPROTO) $(LIBCOMMON)
 
-BINS := $(BUILD)/bin/gregor-coord $(BUILD)/bin/gregor \
+BINS := $(BUILD)/bin/gregor-coord $(BUILD)/bin/gregor $(if $(wildcard broker/main.c),$(BUILD)/bin/gregor-broker) \
         $(patsubst bench/%.c,$(BUILD)/bin/%,$(BENCH_SRC))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
@@ -58,11 +60,16 @@ $(LIBCOMMON): $(call obj,$(COMMON_SRC))
 $(LIBPROTO):  $(call obj,$(PROTO_SRC))
 $(LIBCOORD):  $(call obj,$(COORD_SRC))
 $(LIBSHELL):  $(call obj,$(SHELL_SRC))
+$(LIBBROKER): $(call obj,$(BROKER_SRC))
 $(BUILD)/lib/%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/bin/gregor-coord: $(call obj,coord/main.c) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -o $@ $^ $(LIBS)
+
+$(BUILD)/bin/gregor-broker: $(call obj,broker/main.c) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LIBS)
 
