@@ -55,7 +55,7 @@ static unsigned apply(const ctrl_out_t *out)
     for (size_t i = 0; i < out->n_writes; i++) {
         const ctrl_zwrite_t *w = &out->writes[i];
         znode_t *z = hmap_gets(&zk, w->path);
-        char *data = xstrndup((const char *)w->data.data, w->data.len);
+        char *data = w->data.len ? xstrndup((const char *)w->data.data, w->data.len) : xstrdup("");
         switch (w->op) {
         case CTRL_ZOP_CREATE_STATE:
             if (z)

@@ -123,7 +123,7 @@ START_TEST(map_orders)
     ck_assert_uint_eq(zkpaths_scala_order(dup, 3, o), 2);
     /* more keys than the first threshold (12): a resize happens; every key still appears once */
     const char *many[20];
-    char names[20][4];
+    char names[20][12];
     for (int i = 0; i < 20; i++) {
         snprintf(names[i], sizeof names[i], "%d", i);
         many[i] = names[i];
