@@ -13,7 +13,7 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := libevent libssl libcrypto libzstd snappy zlib liblz4 libedit libmd
+PKGS    := libevent libssl libcrypto libzstd snappy zlib liblz4 libedit libmd jansson
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
 OPT     ?= -O2 -g
