@@ -61,6 +61,10 @@ END_TEST
 
 /* ---- keys and values -------------------------------------------------------------------------- */
 
+/* Keys, the offset value v1 and the group value v0 below are byte for byte what Apache Kafka
+ * 0.9.0.1's GroupMetadataManager writes (its offsetCommitKey, groupMetadataKey,
+ * offsetCommitValue and groupMetadataValue, run on a JVM), and its readers parse ours back.
+ * v2/v3 follow Kafka 2.4's schemas (same primitives, fields added as the header describes). */
 START_TEST(keys_exact)
 {
     buf_t b = BUF_INIT;
@@ -187,6 +191,15 @@ START_TEST(group_values_exact)
                  "0000 0008 636f6e73756d6572 00000003 0005 72616e6765 0002 6d31 00000002"
                  "0002 6d31 0002 6331 000a 2f3132372e302e302e31 00002710 00000002 0102 00000001 03"
                  "0002 6d32 0002 6332 000a 2f3132372e302e302e31 00002710 00000000 00000000");
+
+    /* Kafka 0.9.0.1's groupMetadataValue for group "grp": consumer, generation 3, range, one member */
+    offsets_group_t one = g;
+    one.member_count = 1;
+    buf_reset(&b);
+    ck_assert_int_eq(offsets_group_value_write(&b, 0, &one), 0);
+    assert_bytes(b.data, b.len,
+                 "00000008636f6e73756d657200000003000572616e676500026d310000000100026d3100026331000a2f3132372e302e302e"
+                 "31000027100000000201020000000103");
 
     /* an empty group: null protocol and leader, no members */
     offsets_group_t e = {.protocol_type = kp_str("consumer"), .generation = 4, .protocol = KP_STR_NULL,
