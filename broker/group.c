@@ -1821,7 +1821,7 @@ static void join_timer(group_coord_t *gc, grp_t *g, int64_t now)
     complete_join(gc, g, now);
 }
 
-/* Fires the group's due timers, earliest first. Returns false if the group is gone. */
+/* Fires the group's due timers, earliest first (timers never remove the group itself). */
 static void tick_group(group_coord_t *gc, grp_t *g, int64_t now)
 {
     for (;;) {
