@@ -22,7 +22,7 @@ static char g_root[] = "/tmp/gregor-test-log-XXXXXX";
 static int g_dirno;
 
 /* A fresh directory under the root (caller frees). */
-static char *tl_newdir(void)
+static inline char *tl_newdir(void)
 {
     char *d = xasprintf("%s/d%d-%d", g_root, (int)getpid(), ++g_dirno);
     ck_assert_int_eq(mkdir(d, 0755), 0);
@@ -30,12 +30,12 @@ static char *tl_newdir(void)
 }
 
 /* Value of the record at `offset`: length from the offset, bytes from offset and index. */
-static size_t tl_vlen(int64_t offset, int vsize)
+static inline size_t tl_vlen(int64_t offset, int vsize)
 {
     return (size_t)vsize / 2 + (size_t)((uint64_t)offset * 7919 % (uint64_t)(vsize / 2 + 1));
 }
 
-static void tl_vfill(int64_t offset, uint8_t *p, size_t n)
+static inline void tl_vfill(int64_t offset, uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         p[i] = (uint8_t)((uint64_t)offset * 131 + i * 7);
@@ -44,7 +44,7 @@ static void tl_vfill(int64_t offset, uint8_t *p, size_t n)
 /* Appends one v2 batch of n records [base, base+n) to out; record timestamps ts0 + i
  * (ts0 < 0: no timestamps); keys "k<offset % nkeys>" if nkeys > 0, tombstones when the
  * offset is in `tomb_every` steps (0 = never). */
-static void tl_batch_ex(buf_t *out, int64_t base, int n, int64_t ts0, int32_t epoch, int vsize, int codec, int nkeys,
+static inline void tl_batch_ex(buf_t *out, int64_t base, int n, int64_t ts0, int32_t epoch, int vsize, int codec, int nkeys,
                         int tomb_every)
 {
     krec_record_t *recs = xcalloc((size_t)n, sizeof *recs);
@@ -83,14 +83,14 @@ static void tl_batch_ex(buf_t *out, int64_t base, int n, int64_t ts0, int32_t ep
     free(recs);
 }
 
-static void tl_batch(buf_t *out, int64_t base, int n, int64_t ts0, int vsize)
+static inline void tl_batch(buf_t *out, int64_t base, int n, int64_t ts0, int vsize)
 {
     tl_batch_ex(out, base, n, ts0, -1, vsize, 0, 0, 0);
 }
 
 /* Appends `batches` batches of n records at the log end; timestamps start at ts0 and grow by
  * one per record. Returns the LEO. */
-static int64_t tl_fill(plog_t *l, int batches, int n, int64_t ts0, int vsize, int64_t now)
+static inline int64_t tl_fill(plog_t *l, int batches, int n, int64_t ts0, int vsize, int64_t now)
 {
     buf_t b = BUF_INIT;
     for (int i = 0; i < batches; i++) {
@@ -108,7 +108,7 @@ static int64_t tl_fill(plog_t *l, int batches, int n, int64_t ts0, int vsize, in
 
 /* Checks every record of data: values as tl_batch made them, offsets increasing from > *next-1.
  * Returns the number of records; *next becomes last offset + 1. */
-static int64_t tl_check_records(const uint8_t *data, size_t len, int vsize, int64_t *next, bool exact)
+static inline int64_t tl_check_records(const uint8_t *data, size_t len, int vsize, int64_t *next, bool exact)
 {
     krec_iter_t it;
     krec_iter_init(&it, data, len, 0, 0);
@@ -137,7 +137,7 @@ static int64_t tl_check_records(const uint8_t *data, size_t len, int vsize, int6
 
 /* Reads the whole log [from, upto) through plog_read/plog_slice_copy in max_bytes steps,
  * checking every record. Returns the records seen. */
-static int64_t tl_read_all(plog_t *l, int64_t from, int64_t upto, size_t max_bytes, int vsize, bool exact)
+static inline int64_t tl_read_all(plog_t *l, int64_t from, int64_t upto, size_t max_bytes, int vsize, bool exact)
 {
     int64_t next = from, count = 0;
     buf_t b = BUF_INIT;
@@ -159,7 +159,7 @@ static int64_t tl_read_all(plog_t *l, int64_t from, int64_t upto, size_t max_byt
     return count;
 }
 
-static plog_t *tl_open(const char *dir, const char *topic, int32_t part, const plog_config_t *c, int64_t rp,
+static inline plog_t *tl_open(const char *dir, const char *topic, int32_t part, const plog_config_t *c, int64_t rp,
                        int64_t start, int64_t hw, bool clean, int64_t now)
 {
     plog_open_t o = {dir, topic, part, c, rp, start, hw, clean, true, now};
@@ -168,7 +168,7 @@ static plog_t *tl_open(const char *dir, const char *topic, int32_t part, const p
     return l;
 }
 
-static off_t tl_file_size(const char *path)
+static inline off_t tl_file_size(const char *path)
 {
     struct stat st;
     if (stat(path, &st) != 0)
@@ -176,7 +176,7 @@ static off_t tl_file_size(const char *path)
     return st.st_size;
 }
 
-static uint8_t *tl_read_file(const char *path, size_t *len)
+static inline uint8_t *tl_read_file(const char *path, size_t *len)
 {
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
@@ -192,7 +192,7 @@ static uint8_t *tl_read_file(const char *path, size_t *len)
     return p;
 }
 
-static void tl_cleanup(void)
+static inline void tl_cleanup(void)
 {
     lckpt_rmtree(g_root);
 }
