@@ -64,6 +64,7 @@ static int map_cb(void *vctx, const lseg_hdr_t *h, uint64_t pos, const uint8_t *
     int rc = krec_recs_open(&r, &b, 0, KREC_F_NO_CRC);
     krec_record_t rec;
     while (rc == 0 && (rc = krec_recs_next(&r, &rec)) == 1) {
+        rc = 0;
         c->records++;
         if (rec.key_len >= 0)
             hmap_put(c->map, rec.key ? (const void *)rec.key : "", (size_t)rec.key_len,
@@ -122,6 +123,7 @@ static int clean_cb(void *vctx, const lseg_hdr_t *h, uint64_t pos, const uint8_t
     int32_t n = 0, kept = 0;
     int rc = krec_recs_open(&r, &b, 0, KREC_F_NO_CRC);
     while (rc == 0 && (rc = krec_recs_next(&r, &rec)) == 1) {
+        rc = 0;
         n++;
         kept += keep_record(c, &b, &rec);
     }
@@ -154,6 +156,7 @@ static int clean_cb(void *vctx, const lseg_hdr_t *h, uint64_t pos, const uint8_t
     krec_writer_begin(&w, &o, &c->out);
     rc = krec_recs_open(&r, &b, 0, KREC_F_NO_CRC);
     while (rc == 0 && (rc = krec_recs_next(&r, &rec)) == 1) {
+        rc = 0;
         if (keep_record(c, &b, &rec) && krec_writer_add(&w, &rec) != 0)
             rc = -1;
     }
@@ -267,8 +270,13 @@ int lcompact_run(plog_t *l, int64_t now_ms, lcompact_stats_t *stp)
         return 0;
     /* sealed segments old enough for min.compaction.lag.ms */
     size_t upto = 0;
-    while (upto + 1 < l->nsegs && now_ms - lseg_largest_ts(l->segs[upto]) >= l->cfg.min_compaction_lag_ms)
+    while (upto + 1 < l->nsegs) {
+        lseg_t *s = l->segs[upto];
+        lseg_last_offset(s);   /* loads max_ts; a segment without timestamps has no age */
+        if (s->max_ts >= 0 && now_ms - s->max_ts < l->cfg.min_compaction_lag_ms)
+            break;
         upto++;
+    }
     if (upto == 0)
         return 0;
     hmap_t map;
