@@ -20,6 +20,7 @@
 #include "proto/kafka_records.h"
 
 #define SUB "log"
+#define RECOVERY_MIN_BATCH_BOUND (128u << 20)
 
 void plog_config_default(plog_config_t *c)
 {
@@ -279,8 +280,12 @@ static void plog_free(plog_t *l)
 static int recover_seg(plog_t *l, size_t i, uint64_t *cut)
 {
     lseg_t *s = l->segs[i];
-    int rc = lseg_recover(s, (size_t)l->cfg.max_message_bytes + KREC_LOG_OVERHEAD + 4096,
-                          (uint32_t)l->cfg.index_interval_bytes, cut);
+    /* Logs are opened with the broker defaults before topic overrides are known, so the size
+     * bound is generous (a topic's max.message.bytes may be larger); the CRC decides. */
+    size_t max_batch = (size_t)l->cfg.max_message_bytes + KREC_LOG_OVERHEAD;
+    if (max_batch < RECOVERY_MIN_BATCH_BOUND)
+        max_batch = RECOVERY_MIN_BATCH_BOUND;
+    int rc = lseg_recover(s, max_batch, (uint32_t)l->cfg.index_interval_bytes, cut);
     if (rc != 0)
         return storage_err(l, "recovering a segment", rc);
     if (*cut)
@@ -865,6 +870,43 @@ int plog_flush(plog_t *l, int64_t now_ms)
     l->recovery_point = l->leo;
     l->unflushed = 0;
     l->last_flush_ms = now_ms;
+    return 0;
+}
+
+/* ---- batch headers ------------------------------------------------------------------------ */
+
+typedef struct scan_ctx_s {
+    int (*fn)(void *ctx, const plog_batch_info_t *b);
+    void *ctx;
+} scan_ctx_t;
+
+static int scan_cb(void *vctx, const lseg_hdr_t *h, uint64_t pos, const uint8_t *batch)
+{
+    scan_ctx_t *c = vctx;
+    plog_batch_info_t b = {h->base, h->last, h->epoch, h->max_ts, h->producer_id, h->producer_epoch,
+                           h->base_sequence, h->count, (h->attributes & KREC_ATTR_TRANSACTIONAL) != 0,
+                           (h->attributes & KREC_ATTR_CONTROL) != 0, h->size};
+    return c->fn(c->ctx, &b);
+}
+
+int plog_scan_batches(plog_t *l, int64_t from, int (*fn)(void *ctx, const plog_batch_info_t *b), void *ctx)
+{
+    scan_ctx_t c = {fn, ctx};
+    for (size_t i = plog_int_seg_for(l, from); i < l->nsegs; i++) {
+        lseg_t *s = l->segs[i];
+        uint64_t pos = 0, end;
+        lseg_hdr_t h;
+        int rc = lseg_translate(s, from, &pos, &h);
+        if (rc < 0)
+            return storage_err(l, "reading a batch header", rc);
+        if (rc == 0)
+            continue;
+        rc = lseg_scan(s, pos, s->size, false, UINT32_MAX, scan_cb, &c, &end);
+        if (rc < 0 || rc == 1)
+            return storage_err(l, "reading a batch header", rc < 0 ? rc : -EBADMSG);
+        if (rc == 2)
+            return 0;
+    }
     return 0;
 }
 

@@ -181,6 +181,26 @@ int32_t plog_latest_epoch(const plog_t *l);
  * LEO for the latest) and the largest epoch <= the requested one; (-1, -1) if unknown. */
 void plog_end_offset_for_epoch(const plog_t *l, int32_t epoch, int32_t *found_epoch, int64_t *end_offset);
 
+/* ---- batch headers ---------------------------------------------------------------------- */
+
+/* One stored batch, from its header (no records read). */
+typedef struct plog_batch_info_s {
+    int64_t base_offset, last_offset;
+    int32_t leader_epoch;
+    int64_t max_timestamp;
+    int64_t producer_id;
+    int16_t producer_epoch;
+    int32_t base_sequence;
+    int32_t record_count;
+    bool transactional, control;
+    uint32_t size;                /* bytes, with the log overhead */
+} plog_batch_info_t;
+
+/* Calls fn for the header of every batch from the one holding `from` to the log end, in
+ * order (rebuilding idempotent-producer state after a restart, as Kafka's producer snapshots
+ * would). fn returns non-zero to stop. Returns 0 or -KERR_KAFKA_STORAGE_ERROR. */
+int plog_scan_batches(plog_t *l, int64_t from, int (*fn)(void *ctx, const plog_batch_info_t *b), void *ctx);
+
 /* ---- information ------------------------------------------------------------------------ */
 
 const char *plog_topic(const plog_t *l);

@@ -29,6 +29,9 @@ int lseg_hdr_parse(const uint8_t *p, lseg_hdr_t *h)
     h->attributes = (int16_t)(p[21] << 8 | p[22]);
     h->last = h->base + lod;
     h->max_ts = (int64_t)be64_get(p + 35);
+    h->producer_id = (int64_t)be64_get(p + 43);
+    h->producer_epoch = (int16_t)(p[51] << 8 | p[52]);
+    h->base_sequence = (int32_t)be32_get(p + 53);
     h->count = (int32_t)be32_get(p + 57);
     return 0;
 }

@@ -38,6 +38,9 @@ typedef struct lseg_hdr_s {
     int32_t epoch;         /* partitionLeaderEpoch */
     int16_t attributes;
     int64_t max_ts;        /* maxTimestamp */
+    int64_t producer_id;
+    int16_t producer_epoch;
+    int32_t base_sequence;
     int32_t count;         /* recordCount */
 } lseg_hdr_t;
 

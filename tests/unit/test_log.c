@@ -749,6 +749,63 @@ START_TEST(dir_names)
 }
 END_TEST
 
+typedef struct scan_seen_s {
+    int n;
+    int64_t first_base, next;
+    int bad;
+} scan_seen_t;
+
+static int scan_fn(void *ctx, const plog_batch_info_t *b)
+{
+    scan_seen_t *s = ctx;
+    if (s->n == 0)
+        s->first_base = b->base_offset;
+    else if (b->base_offset != s->next)
+        s->bad++;
+    if (b->producer_id != 77 || b->producer_epoch != 3 || b->base_sequence != (int32_t)b->base_offset ||
+        b->record_count != 5 || b->last_offset != b->base_offset + 4 || b->leader_epoch != 2)
+        s->bad++;
+    s->next = b->last_offset + 1;
+    return ++s->n == 1000;
+}
+
+START_TEST(scan_batch_headers)
+{
+    char *d = tl_newdir();
+    plog_config_t c = small_cfg(3000, 256);
+    plog_t *l = tl_open(d, "pid", 0, &c, -1, -1, -1, false, NOW);
+    buf_t b = BUF_INIT;
+    for (int i = 0; i < 60; i++) {
+        buf_reset(&b);
+        int64_t base = plog_end_offset(l);
+        krec_record_t r[5];
+        uint8_t v[100];
+        memset(v, 9, sizeof v);
+        for (int k = 0; k < 5; k++)
+            r[k] = (krec_record_t){.offset = base + k, .timestamp = NOW, .key_len = -1, .value = v, .value_len = 100};
+        krec_build_t o;
+        krec_build_init(&o, 2, 0);
+        o.base_offset = base;
+        o.producer_id = 77;
+        o.producer_epoch = 3;
+        o.base_sequence = (int32_t)base;
+        o.partition_leader_epoch = 2;
+        ck_assert_int_eq(krec_build(&b, &o, r, 5), 0);
+        ck_assert_int_eq(plog_append(l, b.data, b.len, NOW, NULL), 0);
+    }
+    buf_free(&b);
+    ck_assert_int_gt((long)plog_segment_count(l), 3);
+    scan_seen_t s = {0, -1, 0, 0};
+    ck_assert_int_eq(plog_scan_batches(l, 112, scan_fn, &s), 0);
+    ck_assert_int_eq(s.first_base, 110);
+    ck_assert_int_eq(s.n, 60 - 22);
+    ck_assert_int_eq(s.bad, 0);
+    ck_assert_int_eq(s.next, 300);
+    plog_close(l, false);
+    free(d);
+}
+END_TEST
+
 /* Not a benchmark gate: prints MB/s so the note can quote it. */
 START_TEST(measure_throughput)
 {
@@ -842,6 +899,7 @@ int main(void)
     tcase_add_test(tc, flush_policy);
     tcase_add_test(tc, checkpoint_files_round_trip);
     tcase_add_test(tc, dir_names);
+    tcase_add_test(tc, scan_batch_headers);
     tcase_add_test(tc, measure_throughput);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
