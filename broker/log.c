@@ -261,7 +261,8 @@ static int list_segments(plog_t *l, int64_t **bases, size_t *n)
         (*bases)[(*n)++] = b;
     }
     closedir(d);
-    qsort(*bases, *n, sizeof **bases, cmp_i64);
+    if (*n > 1)
+        qsort(*bases, *n, sizeof **bases, cmp_i64);
     return 0;
 }
 

@@ -144,7 +144,7 @@ START_TEST(unclean_stop_recovers_torn_tail)
     /* tear the newest segment's last batch */
     DIR *dd = opendir(pd);
     struct dirent *e;
-    char newest[64] = "";
+    char newest[256] = "";
     while ((e = readdir(dd)) != NULL)
         if (strlen(e->d_name) == 24 && strcmp(e->d_name + 20, ".log") == 0 && strcmp(e->d_name, newest) > 0)
             snprintf(newest, sizeof newest, "%s", e->d_name);
