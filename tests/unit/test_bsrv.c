@@ -546,6 +546,35 @@ START_TEST(orphan_after_server_free)
 }
 END_TEST
 
+START_TEST(handler_closes_connection)
+{
+    handlers.by_key[KP_METADATA].fn = park_handler;
+    handlers.by_key[KP_LIST_GROUPS].fn = stub_handler;
+    start();
+    int fd = connect_srv();
+    arena_t a = ARENA_INIT;
+    buf_t q = BUF_INIT, got = BUF_INIT;
+    req_frame(&q, KP_LIST_GROUPS, 0, 1, new_req(&a, KP_LIST_GROUPS));
+    req_frame(&q, KP_METADATA, 1, 2, new_req(&a, KP_METADATA));
+    req_frame(&q, KP_LIST_GROUPS, 0, 3, new_req(&a, KP_LIST_GROUPS));
+    send_all(fd, q.data, q.len);
+    ck_assert_int_eq(recv_frame(fd, &got), 1);
+    ck_assert_int_eq(frame_corr(&got), 1);
+    int64_t end = clock_mono_ms() + 5000;
+    while (nparked < 1 && clock_mono_ms() < end)
+        pump(fd);
+    ck_assert_int_eq(nparked, 1);
+    bsrv_close(parked[0]);          /* asynchronously: no answer, and request 3 is never read */
+    parked[0] = NULL;
+    expect_closed(fd);
+    ck_assert_int_eq(handled, 2);
+    ck_assert_uint_eq(bsrv_stats(srv)->open, 0);
+    buf_free(&q);
+    buf_free(&got);
+    arena_free(&a);
+}
+END_TEST
+
 START_TEST(acks0_produce_gets_no_response)
 {
     register_all(stub_handler);
@@ -689,6 +718,7 @@ END_TEST
 
 START_TEST(listeners_parsing)
 {
+    log_set_level(LOG_OFF);    /* the refusals are logged as errors */
     ck_assert_ptr_nonnull(base = event_base_new());
     const char *bad[] = {"", "127.0.0.1", "127.0.0.1:x", "127.0.0.1:70000", "PLAINTEXT://:", "[::1:9092"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -786,6 +816,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, one_in_flight_and_in_order);
     tcase_add_test(tc, client_gone_while_in_flight);
     tcase_add_test(tc, orphan_after_server_free);
+    tcase_add_test(tc, handler_closes_connection);
     tcase_add_test(tc, acks0_produce_gets_no_response);
     tcase_add_test(tc, flexible_response_header);
     tcase_add_test(tc, file_region_response);
