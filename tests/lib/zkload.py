@@ -335,12 +335,33 @@ def _pipeline(c, reqs, timeout):
     return out
 
 
-def read_tree(port, root, timeout=30.0, sync=True):
+ZNOAUTH = -102
+NOAUTH_DATA = b"<NoAuth>"
+
+
+def add_auth(c, scheme, cred, timeout=10.0):
+    """Sends an AuthPacket on RawConn c and waits for its reply; returns the err."""
+    c.send(frame(i32(zkraw.XID_AUTH) + i32(zkraw.OP_AUTH) + i32(0) + zkraw.ustr(scheme) +
+                 zkraw.buf(cred)))
+    while True:
+        rxid, _z, err, _b = c.read_reply(timeout=timeout)
+        if rxid == zkraw.XID_AUTH:
+            return err
+
+
+def read_tree(port, root, timeout=30.0, sync=True, auths=()):
     """Reads the subtree at root from the server on `port` alone, after sync(root) (so it
-    has everything the leader committed before). Returns {path: (data, stat-tuple)} with
-    the stat fields in STAT_KEYS order. A node deleted while being read is left out.
-    Raises OSError / zkraw.Closed / ValueError when the server does not answer."""
+    has everything the leader committed before). auths: (scheme, credential bytes) pairs
+    added to the session first. Returns {path: (data, stat-tuple)} with the stat fields
+    in STAT_KEYS order (the Stat comes from exists, so a node this session may not read
+    is still listed, with data NOAUTH_DATA; its children are then not listed either).
+    A node deleted while being read is left out. Raises OSError / zkraw.Closed /
+    ValueError when the server does not answer or fails a request."""
     with zkraw.connect(port, timeout=timeout) as c:
+        for scheme, cred in auths:
+            err = add_auth(c, scheme, cred, timeout)
+            if err != 0:
+                raise ValueError("auth %s on port %d -> %d" % (scheme, port, err))
         if sync:
             err, _ = c.call(zkraw.OP_SYNC, zkraw.ustr(root), timeout=timeout)
             if err != 0:
@@ -348,22 +369,25 @@ def read_tree(port, root, timeout=30.0, sync=True):
         tree = {}
         level = [root]
         while level:
+            stats = _pipeline(c, [(zkraw.OP_EXISTS, zkraw.path_watch_body(p)) for p in level],
+                              timeout)
             datas = _pipeline(c, [(zkraw.OP_GETDATA, zkraw.path_watch_body(p)) for p in level],
                               timeout)
             kids = _pipeline(c, [(zkraw.OP_GETCHILDREN, zkraw.path_watch_body(p))
                                  for p in level], timeout)
             nxt = []
-            for p, (err, rb), (kerr, kb) in zip(level, datas, kids):
-                if err == ZNONODE:
+            for p, (serr, sb), (err, rb), (kerr, kb) in zip(level, stats, datas, kids):
+                if serr == ZNONODE:
                     continue
-                if err != 0:
-                    raise ValueError("getData %s on port %d -> %d" % (p, port, err))
-                data, off = zkraw.parse_buffer(rb)
-                st, _ = zkraw.parse_stat(rb, off)
-                tree[p] = (data or b"", tuple(st[k] for k in STAT_KEYS))
+                if serr != 0 or err not in (0, ZNONODE, ZNOAUTH):
+                    raise ValueError("exists/getData %s on port %d -> %d/%d" % (p, port, serr, err))
+                st, _ = zkraw.parse_stat(sb, 0)
+                data = NOAUTH_DATA if err == ZNOAUTH else (
+                    zkraw.parse_buffer(rb)[0] or b"" if err == 0 else b"")
+                tree[p] = (data, tuple(st[k] for k in STAT_KEYS))
                 if kerr == 0:
                     base = p.rstrip("/")
-                    nxt.extend("%s/%s" % (base, n) for n in parse_children(kb))
+                    nxt.extend("%s/%s" % (base, n) for n in sorted(parse_children(kb)))
             level = nxt
         return tree
 
