@@ -92,6 +92,8 @@ typedef struct zb_opts_s {
     int session_ms;
     int64_t since_ms;     /* --ready: wall-clock ms to measure from; 0 = our start */
     int watch_pid;        /* --pid: the server process (0 = unknown); see zb_cpu_t */
+    int cpu_pids[16];     /* --pid PID,PID..: processes whose CPU counts as the server's */
+    int ncpu_pids;
     int kill_pid;         /* failover: SIGKILL this process ... */
     double kill_after;    /* ... this many seconds into the run (< 0 = never) */
     int op_timeout_ms;    /* failover: a request unanswered this long counts as failed */
@@ -943,14 +945,19 @@ static double zb_machine_busy_s(void)
     return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
 }
 
-static void zb_cpu_sample(int server_pid, zb_cpu_t *c)
+static void zb_cpu_sample(const zb_opts_t *o, zb_cpu_t *c)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     c->wall_s = (double)clock_mono_us() / 1e6;
     c->self_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
                 (double)ru.ru_stime.tv_usec / 1e6;
-    c->server_s = server_pid ? zb_proc_cpu_s(server_pid) : -1;
+    c->server_s = -1;
+    for (int i = 0; i < o->ncpu_pids; i++) {
+        double v = zb_proc_cpu_s(o->cpu_pids[i]);
+        if (v >= 0)
+            c->server_s = (c->server_s < 0 ? 0 : c->server_s) + v;
+    }
     c->busy_s = zb_machine_busy_s();
 }
 
@@ -1146,7 +1153,7 @@ static int zb_failover(zb_t *z)
     int64_t first_sid = c->session_id;
 
     zb_cpu_t cpu0, cpu1;
-    zb_cpu_sample(0, &cpu0);
+    zb_cpu_sample(&z->o, &cpu0);
     int64_t start = clock_mono_us();
     int64_t end = start + (int64_t)(z->o.secs * 1e6);
     int64_t t_kill = z->o.kill_pid && z->o.kill_after >= 0 ? start + (int64_t)(z->o.kill_after * 1e6) : 0;
@@ -1197,7 +1204,7 @@ static int zb_failover(zb_t *z)
         c->fd = -1;
     }
     int64_t stop = clock_mono_us();
-    zb_cpu_sample(0, &cpu1);
+    zb_cpu_sample(&z->o, &cpu1);
     double secs = (double)(stop - start) / 1e6;
     bool kept = c->session_id == first_sid;
     printf("mode=failover ops=%" PRIu64 " secs=%.3f ops_per_s=%.0f p50_us=%" PRIu64 " p90_us=%" PRIu64
@@ -1273,9 +1280,9 @@ static int zb_bench(zb_t *z)
     if (z->o.secs > 0)
         ph.deadline_us = clock_mono_us() + (int64_t)(z->o.secs * 1e6);
     zb_cpu_t cpu0, cpu1;
-    zb_cpu_sample(z->o.watch_pid, &cpu0);
+    zb_cpu_sample(&z->o, &cpu0);
     zb_run_phase(z, &ph);
-    zb_cpu_sample(z->o.watch_pid, &cpu1);
+    zb_cpu_sample(&z->o, &cpu1);
     if (op == ZB_OP_CREATE)
         creates_issued += ph.issued;
     zb_report(z, &ph, &cpu0, &cpu1);
@@ -1326,8 +1333,8 @@ static void zb_usage(FILE *f)
         "      --session-timeout MS   requested session timeout (default 30000)\n"
         "      --ready                wait until `exists /` succeeds, print ready_ms (-t = give up after)\n"
         "      --since-ms EPOCH_MS    --ready: measure from this wall-clock time (e.g. date +%%s%%3N)\n"
-        "      --pid PID              the server's process: --ready gives up as soon as it has exited;\n"
-        "                             load modes report its CPU time per operation\n"
+        "      --pid PID[,PID..]      the server's process(es): --ready gives up as soon as the first has\n"
+        "                             exited; load modes report their CPU time per operation (summed)\n"
         "  failover mode (one session, one setData at a time, moving between the -s servers):\n"
         "      --kill-pid PID         SIGKILL this process (e.g. the ensemble leader) ...\n"
         "      --kill-after SECS      ... this long into the run; outage_ms = kill -> first write after it\n"
@@ -1384,7 +1391,7 @@ static int zb_parse_opts(zb_opts_t *o, int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "s:m:c:o:t:n:d:p:k:r:w:qh", longs, NULL)) != -1) {
         long v = 0;
         double dv = 0;
-        if ((ch > 0 && ch < 128 && strchr("codkr", ch)) || ch == OPT_SESSION || ch == OPT_PID ||
+        if ((ch > 0 && ch < 128 && strchr("codkr", ch)) || ch == OPT_SESSION ||
             ch == OPT_KILL_PID || ch == OPT_OP_TIMEOUT || ch == OPT_CONNECT_TIMEOUT) {
             v = strtol(optarg, &end, 10);
             if (*end || v < 0 || v > 100000000) {
@@ -1430,7 +1437,24 @@ static int zb_parse_opts(zb_opts_t *o, int argc, char **argv)
         case OPT_READY: o->mode = ZB_M_READY; break;
         case OPT_SINCE: o->since_ms = strtoll(optarg, &end, 10); break;
         case OPT_SESSION: o->session_ms = (int)v; break;
-        case OPT_PID: o->watch_pid = (int)v; break;
+        case OPT_PID: {
+            /* one pid, or a comma-separated list (e.g. every ensemble member) */
+            o->ncpu_pids = 0;
+            for (char *q = optarg;;) {
+                long pv = strtol(q, &end, 10);
+                if (end == q || pv <= 0 || pv > 100000000 || (*end && *end != ',') ||
+                    o->ncpu_pids == (int)(sizeof o->cpu_pids / sizeof o->cpu_pids[0])) {
+                    fprintf(stderr, "zkbench: bad --pid '%s' (PID or PID,PID,... up to 16)\n", optarg);
+                    return -1;
+                }
+                o->cpu_pids[o->ncpu_pids++] = (int)pv;
+                if (!*end)
+                    break;
+                q = end + 1;
+            }
+            o->watch_pid = o->cpu_pids[0];
+            break;
+        }
         case OPT_KILL_PID: o->kill_pid = (int)v; break;
         case OPT_KILL_AFTER: o->kill_after = dv; break;
         case OPT_OP_TIMEOUT: o->op_timeout_ms = (int)v; break;

@@ -586,7 +586,7 @@ def main(argv):
         ap.add_argument("--sync-limit", type=int, default=DEFAULT_SYNC_LIMIT)
         ap.add_argument("--timeout", type=float, default=None)
         ap.add_argument("cfg", nargs="*", help="key=value lines added to every zoo.cfg")
-        a = ap.parse_args(rest)
+        a = ap.parse_intermixed_args(rest)
         os.makedirs(a.dir, exist_ok=True)
         extra = dict(kv.split("=", 1) for kv in a.cfg)
         ens = Ensemble(a.kind, voters=a.voters, observers=a.observers,
