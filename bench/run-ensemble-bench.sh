@@ -160,8 +160,9 @@ measure() {   # server rep key mode addr conns outstanding
     record "$server" "$rep" "${key}_p50" "$(field "$line" p50_us)"
     record "$server" "$rep" "${key}_p99" "$(field "$line" p99_us)"
     record "$server" "$rep" "${key}_cpu_us" "$(field "$line" server_us_per_op)"
+    record "$server" "$rep" other_cores "$(field "$line" other_cores)"
     log "    $key: $ops ops/s, p50 $(field "$line" p50_us) us, p99 $(field "$line" p99_us) us, errors $errs;" \
-        "ensemble CPU $(field "$line" server_us_per_op) us/op"
+        "ensemble CPU $(field "$line" server_us_per_op) us/op, other processes $(field "$line" other_cores) cores"
     return $((rc != 0))
 }
 
@@ -183,7 +184,7 @@ bench_ensemble() {   # server rep shape
         why=$(grep -E '^(SKIP|FAIL|start failed)' "$work/start.err" | head -1)
         echo "run-ensemble-bench: $tag: the $kind ensemble FAILED TO START: ${why:-exit $rc}" >&2
         sed 's/^/    /' "$work/start.err" | tail -n 20 >&2
-        warnings+=("$tag: failed to start: ${why:-exit $rc} $(grep -v '^---' "$work/start.err" | tail -n 2 | tr '\n' ' ' | cut -c1-300)")
+        warnings+=("$tag: failed to start: ${why:-exit $rc} $(grep -v -e '^---' -e '^SKIP' -e '^FAIL' -e '^start failed' "$work/start.err" | grep . | tail -n 2 | tr '\n' ' ' | cut -c1-300)")
         ens_dir=
         return 1
     fi
@@ -257,6 +258,12 @@ for ((rep = 1; rep <= reps; rep++)); do
 done
 elapsed=$(( $(date +%s) - start_s ))
 
+# ---- noise: CPU that neither the ensemble nor zkbench used, during the measured runs
+noise=$(awk -F'\t' '$3=="other_cores" && $4 > m {m=$4} END {print m+0}' "$raw")
+if awk -v n="$noise" 'BEGIN{exit !(n > 0.25)}'; then
+    warnings+=("the machine was busy: other processes used up to $noise of $(nproc) cores during the runs; compare ratios with care and re-run on a quiet machine")
+fi
+
 rows=()
 for shape in $shapes; do
     rows+=(
@@ -279,6 +286,7 @@ for shape in $shapes; do
         "${shape}_rss_mib|$shape: RSS MiB, all members, after the load||"
     )
 done
+rows+=("other_cores|other processes' CPU during the runs, cores (noise)||")
 fmt_num() { awk -v v="$1" 'BEGIN { if (v == "") print "n/a"; else if (v >= 100 || v == int(v)) printf "%.0f", v; else printf "%.1f", v }'; }
 table="| metric | $gregor_label | zookeeper | ratio | target | met |
 |---|---|---|---|---|---|"
@@ -287,7 +295,7 @@ for row in "${rows[@]}"; do
     g=$(median gregor "$key") z=$(median zookeeper "$key")
     ratio="—" met="—" target="—"
     [[ -n $cmp ]] && target="$cmp ${tgt}x"
-    if [[ -n $g && -n $z ]] && awk -v z="$z" 'BEGIN{exit !(z > 0)}'; then
+    if [[ $key != other_cores && -n $g && -n $z ]] && awk -v z="$z" 'BEGIN{exit !(z > 0)}'; then
         ratio=$(awk -v g="$g" -v z="$z" 'BEGIN{r=g/z; printf (r < 0.1 ? "%.3fx" : "%.2fx"), r}')
         if [[ -n $cmp ]]; then
             met=$(awk -v g="$g" -v z="$z" -v t="$tgt" -v c="$cmp" 'BEGIN{r=g/z; ok = (c == ">=") ? r >= t : r <= t; print ok ? "yes" : "NO"}')
