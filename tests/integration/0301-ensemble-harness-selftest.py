@@ -9,6 +9,7 @@ tcpproxy.ProxyHub against a local echo server:
   * drop: existing connections end at once (EOF), new ones are closed;
   * a target that starts listening late is still reached (the onward connect is retried);
   * rewrite_hello replaces the first bytes a client sends, once;
+  * a down limit holds the target's bytes back beyond it and releases them when lifted;
 zkensemble.Ensemble configuration:
   * server.N lines, myid, initLimit/syncLimit, peerType=observer on the observer only,
     ":observer" on its line everywhere;
@@ -121,6 +122,8 @@ def test_proxy():
         s = conn(lp)
         big = os.urandom(300000)
         assert roundtrip(s, big) == big, "data changed crossing the proxy"
+        # the counters are updated right after each send: wait for the last one
+        wait_until(lambda: hub.stats("x")["down"] == len(big), 5, what="down counter")
         st = hub.stats("x")
         assert st["up"] == len(big) and st["down"] == len(big) and st["live"] == 1, st
 
@@ -162,7 +165,23 @@ def test_proxy():
         s6.sendall(b"llo world")
         assert recv_exact(s6, 12) == b"HELLOo world"
         assert roundtrip(s6, b"hell") == b"hell", "rewrite applied twice"
-        for x in (s, s2, s3, s4, s5, s6):
+        # down limit: the target's bytes are held back after the limit, then released
+        lp4 = hub.add("hold", echo.port)
+        s7 = conn(lp4)
+        base = hub.stats("hold")["down"]
+        hub.set_down_limit("hold", base + 1000)
+        s7.sendall(b"y" * 5000)
+        assert recv_exact(s7, 1000) == b"y" * 1000
+        assert nothing_arrives(s7) is True, "bytes beyond the down limit were forwarded"
+        assert hub.stats("hold")["up"] == 5000, "the client's bytes were held too"
+        s7.close()          # the client leaves while bytes are held: the pair must go
+        wait_until(lambda: hub.stats("hold")["live"] == 0, 5, what="held pair closed")
+        s8 = conn(lp4)
+        s8.sendall(b"z" * 10)
+        assert nothing_arrives(s8) is True, "limit not applied to a new connection"
+        hub.set_down_limit("hold", None)
+        assert recv_exact(s8, 10) == b"z" * 10, "held bytes not released"
+        for x in (s, s2, s3, s4, s5, s6, s8):
             x.close()
     finally:
         hub.close()

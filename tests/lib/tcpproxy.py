@@ -67,7 +67,7 @@ class _Pair:
         self.to_a = bytearray()     # bytes waiting to be written to a (from b)
         self.to_b = bytearray()     # bytes waiting to be written to b (from a)
         self.connected = False      # b's connect finished
-        self.closing = False        # one side hit EOF: flush the other, then close
+        self.closing = None         # "a" or "b" hit EOF: flush toward the other, then close
         self.dead = False
 
 
@@ -83,6 +83,7 @@ class _Link:
         self.accepted = 0
         self.up = 0                 # bytes forwarded client -> target
         self.down = 0               # bytes forwarded target -> client
+        self.down_limit = None      # forward target -> client only while down < this
 
 
 class ProxyHub:
@@ -149,6 +150,21 @@ class ProxyHub:
             if n not in self._links:
                 raise KeyError("no link %r" % n)
         self._call(lambda: [self._apply(self._links[n], state) for n in names])
+
+    def set_down_limit(self, name, limit):
+        """Forwards target -> client bytes on link `name` only until its `down` counter
+        reaches `limit` (None: no limit). The rest waits in the proxy (reading from the
+        target stops once a few MiB wait), so e.g. a resync can be held half-way and the
+        receiver killed while it is provably incomplete. Returns after it is applied."""
+        def apply():
+            link = self._links[name]
+            with self._lock:
+                link.down_limit = limit
+            for p in list(link.pairs):
+                self._interest(p)
+                if limit is None or link.down < limit:
+                    self._io(p, p.a, 0)      # flush what was held back
+        self._call(apply)
 
     def stats(self, name):
         """Counters of one link: accepted, live (connections now), up/down (bytes
@@ -284,6 +300,8 @@ class ProxyHub:
             ev = 0
             if not p.closing and len(inbuf) < BUF_LIMIT and (s is p.a or p.connected):
                 ev |= selectors.EVENT_READ
+            if s is p.a and p.link.down_limit is not None and p.link.down >= p.link.down_limit:
+                out = b""               # held back: nothing may go to the client now
             if out or (s is p.b and not p.connected):
                 ev |= selectors.EVENT_WRITE
             if p.link.state == "blackhole":
@@ -379,7 +397,7 @@ class ProxyHub:
             except OSError:
                 data = b""
             if data == b"":
-                p.closing = True
+                p.closing = "a" if s is p.a else "b"
             elif data and s is p.a and p.hello is not None:
                 p.hello.extend(data)
                 out = link.rewrite_hello(bytes(p.hello))
@@ -390,8 +408,13 @@ class ProxyHub:
                 (p.to_b if s is p.a else p.to_a).extend(data)
         for dst, buf, up in ((p.a, p.to_a, False), (p.b, p.to_b, True)):
             if buf and (dst is p.a or p.connected):
+                allow = len(buf)
+                if not up and link.down_limit is not None:
+                    allow = max(0, min(allow, link.down_limit - link.down))
+                    if allow == 0:
+                        continue
                 try:
-                    n = dst.send(buf)
+                    n = dst.send(buf[:allow] if allow < len(buf) else buf)
                 except (BlockingIOError, InterruptedError):
                     n = 0
                 except OSError:
@@ -403,7 +426,7 @@ class ProxyHub:
                         link.up += n
                     else:
                         link.down += n
-        if p.closing and not p.to_a and not (p.to_b and p.connected):
+        if (p.closing == "a" and not (p.to_b and p.connected)) or (p.closing == "b" and not p.to_a):
             self._close_pair(p)
             return
         self._interest(p)

@@ -447,6 +447,12 @@ class Ensemble:
             self.hub.set_state([n for o in self.members if o is not m
                                 for n in self.links_between(m, o)], "open")
 
+    def hold_down(self, a, b, which, limit):
+        """On proxy link a>b (which: q or e) let bytes flow from b to a only until the
+        link's "down" counter reaches limit (None lifts it): e.g. hold a resync half-way."""
+        self._need_hub()
+        self.hub.set_down_limit(self._link(a, b, which), limit)
+
     def link_stats(self, a, b, which="q"):
         """Counters of the proxy link a>b (which: q = quorum port, e = election port)."""
         self._need_hub()

@@ -15,6 +15,7 @@ Owns:
 Facts about the wire format: /work/shared/research/zk-compat.md; encoding helpers in zkraw.
 """
 
+import hashlib
 import socket
 import struct
 import threading
@@ -256,8 +257,16 @@ class PipelinedWriter(threading.Thread):
         return "%s/%s-%06d" % (self.root, self.wname, i)
 
     def data(self, i):
+        """size bytes: a tag, then pseudo-random bytes derived from it (incompressible, so
+        a resync of these nodes really moves size bytes per node)."""
         tag = b"%s %d " % (self.wname.encode(), i)
-        return (tag * (self.size // len(tag) + 1))[:max(self.size, len(tag))]
+        out, h = [tag], tag
+        n = len(tag)
+        while n < self.size:
+            h = hashlib.sha256(h).digest()
+            out.append(h)
+            n += len(h)
+        return b"".join(out)[:max(self.size, len(tag))]
 
     def stop(self):
         self._stop_ev.set()
