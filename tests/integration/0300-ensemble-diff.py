@@ -18,6 +18,10 @@ Per member ("pass"):
     aversion -1, cversion 0, no owner, no children;
   * afterwards the reference's tree equals the member's (paths, data, versions, child
     counts, ephemeral or not), and all four members hold identical trees (full Stat);
+  * before the passes, the four-letter words of every member show its role and the quorum
+    figures as Apache 3.8 does (srvr Mode, mntr zk_server_state / zk_peer_state /
+    zk_quorum_size, the leader's zk_learners / zk_synced_followers / zk_pending_syncs ...,
+    conf serverId / quorumPort / electionPort / peerType / membership);
   * then both sides are wiped the same way (every node but /zookeeper, /zookeeper/config
     and /zookeeper/quota, deepest first), so the next pass starts from equal states.
 ZKH_OUT=DIR keeps raw and normalized transcripts."""
@@ -114,6 +118,73 @@ def check_config_node(ens, problems):
         if bad:
             problems.append("member %d: %s Stat fields %s, expected %s" % (
                 m.sid, CONFIG, bad, {k: fixed[k] for k in bad}))
+
+
+def kv(text, sep):
+    out = {}
+    for ln in text.splitlines():
+        if sep in ln:
+            k, v = ln.split(sep, 1)
+            out[k.strip()] = v.strip()
+    return out
+
+
+def check_4lw(ens, problems):
+    """Roles and quorum figures as Apache ZooKeeper 3.8 reports them (observed live):
+    srvr Mode; mntr zk_server_state, zk_peer_state ("<leading|following|observing> -
+    broadcast"), zk_quorum_size (voters); on the leader only zk_learners,
+    zk_synced_followers, zk_synced_non_voting_followers, zk_synced_observers,
+    zk_pending_syncs; on the observer zk_observer_master_id; conf serverId, initLimit,
+    syncLimit, electionAlg, quorumPort, electionPort, peerType and the membership lines.
+    (3.8 has no zk_followers: it became zk_learners.)"""
+    leader = ens.leader()
+    voters, observers = len(ens.voters), len(ens.observers)
+    lead_keys = {"zk_learners": str(voters - 1 + observers),
+                 "zk_synced_followers": str(voters - 1),
+                 "zk_synced_non_voting_followers": "0",
+                 "zk_synced_observers": str(observers), "zk_pending_syncs": "0"}
+    peer_state = {"leader": "leading - broadcast", "follower": "following - broadcast",
+                  "observer": "observing - broadcast"}
+    members_cfg = expected_config(ens).split("\n")
+    for m in ens.members:
+        role = "leader" if m is leader else ("observer" if m.role == "observer" else "follower")
+        bad = []
+
+        def settled():
+            mn = kv(zkharness.four_letter(m.port, "mntr"), "\t")
+            want = dict(lead_keys) if m is leader else {}
+            return all(mn.get(k) == v for k, v in want.items()), mn
+        try:
+            mn = zkharness.wait_until(lambda: (lambda ok, mn: mn if ok else None)(*settled()),
+                                      10, what="leader's mntr figures")
+        except TimeoutError:
+            mn = settled()[1]
+        srvr = kv(zkharness.four_letter(m.port, "srvr"), ": ")
+        conf = zkharness.four_letter(m.port, "conf")
+        ck = kv(conf, "=")
+        if srvr.get("Mode") != role:
+            bad.append("srvr Mode %r" % srvr.get("Mode"))
+        want = {"zk_server_state": role, "zk_peer_state": peer_state[role],
+                "zk_quorum_size": str(voters)}
+        want.update(lead_keys if m is leader else {})
+        if role == "observer":
+            want["zk_observer_master_id"] = str(leader.sid)
+        bad += ["mntr %s=%r (want %r)" % (k, mn.get(k), v) for k, v in want.items() if mn.get(k) != v]
+        if m is not leader:
+            bad += ["mntr has leader-only %s" % k for k in lead_keys if k in mn]
+        want = {"serverId": str(m.sid), "initLimit": str(ens.init_limit),
+                "syncLimit": str(ens.sync_limit), "electionAlg": "3",
+                "quorumPort": str(m.quorum_port), "electionPort": str(m.election_port),
+                "peerType": "1" if m.role == "observer" else "0"}
+        bad += ["conf %s=%r (want %r)" % (k, ck.get(k), v) for k, v in want.items() if ck.get(k) != v]
+        lines = conf.splitlines()
+        if "membership: " not in lines or lines[lines.index("membership: ") + 1:] != members_cfg:
+            bad.append("conf membership section %r (want %r)" % (
+                lines[lines.index("membership: "):] if "membership: " in lines else None,
+                ["membership: "] + members_cfg))
+        if bad:
+            problems.append("4lw on member %d (%s): %s" % (m.sid, role, "; ".join(bad)))
+    log("4lw: srvr/mntr/conf roles and quorum figures checked on all %d members" % len(ens.members))
 
 
 def comparable(tree):
@@ -220,6 +291,7 @@ def main():
     failures = []
     try:
         check_config_node(ens, failures)
+        check_4lw(ens, failures)
         for role, member in pick_members(ens):
             if not one_pass(ref, ens, role, member, sess, os.environ.get("ZKH_OUT"), failures):
                 break
