@@ -38,7 +38,6 @@ Shell use (manual experiments):
 """
 
 import errno
-import os
 import selectors
 import socket
 import sys
