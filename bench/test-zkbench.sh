@@ -11,7 +11,7 @@ py=/usr/bin/python3
 [[ -x $zkbench ]] || { echo "test-zkbench: $zkbench not built (make)" >&2; exit 2; }
 tmp=$(mktemp -d /tmp/zkbench-test.XXXXXX)
 fake_pid=
-fa= fb=
+fa='' fb=''
 cleanup() {
     [[ -n $fake_pid ]] && kill "$fake_pid" 2>/dev/null
     for p in $fa $fb; do kill "$p" 2>/dev/null; done
