@@ -75,26 +75,27 @@ def main():
                                                             bulk.refused[:3]))
         log("bulk load: %d creates of %d bytes acknowledged in %.1f s" % (
             BULK, BULK_SIZE, time.monotonic() - t0))
-        # the proxy lets only MIDSYNC_BYTES of the leader's data through to the restarted
-        # follower, so it is killed with its resync provably incomplete
-        base = ens.link_stats(victim, leader, "q")["down"]
-        ens.hold_down(victim, leader, "q", base + MIDSYNC_BYTES)
+        # the proxy lets only MIDSYNC_BYTES from the leader through to the restarted
+        # follower (on whichever of their links carries it), so it is killed with its
+        # resync provably incomplete
+        moved = ens.hold_traffic(leader, victim, MIDSYNC_BYTES)
         victim.launch()
-        wait_until(lambda: (ens.link_stats(victim, leader, "q")["down"] - base >= MIDSYNC_BYTES
-                            or not victim.alive() or victim.mode(0.2) is not None), 60,
+        wait_until(lambda: (moved() >= MIDSYNC_BYTES or not victim.alive() or
+                            victim.mode(0.2) is not None), 60,
                    interval=0.01, what="the leader streaming the resync to the restarted follower")
         assert victim.alive(), "restarted follower exited:\n" + victim.log_tail()
-        got = ens.link_stats(victim, leader, "q")["down"] - base
+        got = moved()
         synced = victim.mode(0.2) is not None
         victim.kill9()
-        ens.hold_down(victim, leader, "q", None)
+        ens.release_traffic(leader, victim)
         log("restarted follower %d killed %s after %d KiB of its resync" % (
             victim.sid, "(it had finished syncing!)" if synced else "mid-resync, held by the proxy",
             got >> 10))
-        base = ens.link_stats(victim, leader, "q")["down"]
+        moved = ens.hold_traffic(leader, victim, 1 << 40)      # only to count the bytes
         t0 = time.monotonic()
         victim.restart()
-        total = ens.link_stats(victim, leader, "q")["down"] - base
+        total = moved()
+        ens.release_traffic(leader, victim)
         log("follower %d restarted: serving as %s after %.1f s; its resync was %d KiB" % (
             victim.sid, victim.mode(), time.monotonic() - t0, total >> 10))
         if synced or total <= got:

@@ -9,7 +9,8 @@ tcpproxy.ProxyHub against a local echo server:
   * drop: existing connections end at once (EOF), new ones are closed;
   * a target that starts listening late is still reached (the onward connect is retried);
   * rewrite_hello replaces the first bytes a client sends, once;
-  * a down limit holds the target's bytes back beyond it and releases them when lifted;
+  * a down (up) limit holds the target's (client's) bytes back beyond it and releases
+    them when lifted;
 zkensemble.Ensemble configuration:
   * server.N lines, myid, initLimit/syncLimit, peerType=observer on the observer only,
     ":observer" on its line everywhere;
@@ -181,7 +182,16 @@ def test_proxy():
         assert nothing_arrives(s8) is True, "limit not applied to a new connection"
         hub.set_down_limit("hold", None)
         assert recv_exact(s8, 10) == b"z" * 10, "held bytes not released"
-        for x in (s, s2, s3, s4, s5, s6, s8):
+        # up limit: the client's bytes are held back beyond it
+        lp5 = hub.add("uphold", echo.port)
+        s9 = conn(lp5)
+        hub.set_up_limit("uphold", hub.stats("uphold")["up"] + 300)
+        s9.sendall(b"u" * 1000)
+        assert recv_exact(s9, 300) == b"u" * 300
+        assert nothing_arrives(s9) is True, "bytes beyond the up limit were forwarded"
+        hub.set_up_limit("uphold", None)
+        assert recv_exact(s9, 700) == b"u" * 700, "held bytes not released"
+        for x in (s, s2, s3, s4, s5, s6, s8, s9):
             x.close()
     finally:
         hub.close()

@@ -83,6 +83,7 @@ class _Link:
         self.up = 0                 # bytes forwarded client -> target
         self.down = 0               # bytes forwarded target -> client
         self.down_limit = None      # forward target -> client only while down < this
+        self.up_limit = None        # forward client -> target only while up < this
 
 
 class ProxyHub:
@@ -155,14 +156,20 @@ class ProxyHub:
         reaches `limit` (None: no limit). The rest waits in the proxy (reading from the
         target stops once a few MiB wait), so e.g. a resync can be held half-way and the
         receiver killed while it is provably incomplete. Returns after it is applied."""
+        self._set_limit(name, "down_limit", limit)
+
+    def set_up_limit(self, name, limit):
+        """The same for client -> target bytes and the `up` counter."""
+        self._set_limit(name, "up_limit", limit)
+
+    def _set_limit(self, name, attr, limit):
         def apply():
             link = self._links[name]
             with self._lock:
-                link.down_limit = limit
+                setattr(link, attr, limit)
             for p in list(link.pairs):
                 self._interest(p)
-                if limit is None or link.down < limit:
-                    self._io(p, p.a, 0)      # flush what was held back
+                self._io(p, p.a, 0)          # flush what may go now
         self._call(apply)
 
     def stats(self, name):
@@ -301,6 +308,8 @@ class ProxyHub:
                 ev |= selectors.EVENT_READ
             if s is p.a and p.link.down_limit is not None and p.link.down >= p.link.down_limit:
                 out = b""               # held back: nothing may go to the client now
+            if s is p.b and p.link.up_limit is not None and p.link.up >= p.link.up_limit:
+                out = b""
             if out or (s is p.b and not p.connected):
                 ev |= selectors.EVENT_WRITE
             if p.link.state == "blackhole":
@@ -408,8 +417,9 @@ class ProxyHub:
         for dst, buf, up in ((p.a, p.to_a, False), (p.b, p.to_b, True)):
             if buf and (dst is p.a or p.connected):
                 allow = len(buf)
-                if not up and link.down_limit is not None:
-                    allow = max(0, min(allow, link.down_limit - link.down))
+                limit, done = (link.up_limit, link.up) if up else (link.down_limit, link.down)
+                if limit is not None:
+                    allow = max(0, min(allow, limit - done))
                     if allow == 0:
                         continue
                 try:

@@ -447,11 +447,31 @@ class Ensemble:
             self.hub.set_state([n for o in self.members if o is not m
                                 for n in self.links_between(m, o)], "open")
 
-    def hold_down(self, a, b, which, limit):
-        """On proxy link a>b (which: q or e) let bytes flow from b to a only until the
-        link's "down" counter reaches limit (None lifts it): e.g. hold a resync half-way."""
+    def hold_traffic(self, src, dst, nbytes):
+        """Lets at most nbytes more flow from member src to member dst on every proxy
+        link between them (whoever opened the connection, quorum or election port), then
+        holds the rest in the proxy: e.g. a resync stopped half-way. Returns a function
+        that tells how many bytes flowed src -> dst since the call."""
         self._need_hub()
-        self.hub.set_down_limit(self._link(a, b, which), limit)
+        base = {}
+        for w in ("q", "e"):
+            down_name, up_name = self._link(dst, src, w), self._link(src, dst, w)
+            base[down_name] = self.hub.stats(down_name)["down"]
+            base[up_name] = self.hub.stats(up_name)["up"]
+            self.hub.set_down_limit(down_name, base[down_name] + nbytes)
+            self.hub.set_up_limit(up_name, base[up_name] + nbytes)
+
+        def moved():
+            return max(self.hub.stats(n)["down" if n.startswith("%d>" % dst.sid) else "up"] - b
+                       for n, b in base.items())
+        return moved
+
+    def release_traffic(self, src, dst):
+        """Lifts hold_traffic(src, dst)."""
+        self._need_hub()
+        for w in ("q", "e"):
+            self.hub.set_down_limit(self._link(dst, src, w), None)
+            self.hub.set_up_limit(self._link(src, dst, w), None)
 
     def link_stats(self, a, b, which="q"):
         """Counters of the proxy link a>b (which: q = quorum port, e = election port)."""
