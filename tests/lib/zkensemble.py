@@ -23,7 +23,20 @@ Both kinds get the same configuration, as users write it:
 With proxied=True member i's server.j line (j != i) names the ports of proxies i>j:q and
 i>j:e, which forward to j's real quorum / election ports; a member's own line always has
 its real ports (it binds them). A connection i opened to j therefore crosses link i>j, in
-both directions; cutting i from j = cutting i>j and j>i.
+both directions; cutting i from j = cutting i>j and j>i. Apache ZooKeeper connects back to
+the election address a peer advertises in its first message; the proxy rewrites it to the
+proxy of the opposite link (see _hello_rewriter), so no connection bypasses the proxies.
+
+API (caller owns what it starts; everything is stopped at exit anyway):
+  start_ensemble(kind, voters=3, observers=0, tick_ms=500, proxied=False, extra_cfg=...)
+      -> Ensemble, ready (SkipTest / EnsembleRequired for a non-functional gregor)
+  Ensemble: members, voters, observers, member(sid), leader(), followers(), modes(),
+      live(), connect_string(), launch(), start(), wait_ready(timeout, members),
+      stop_all(), kill9_all(), cleanup(); with proxies: cut(a, b), isolate(m), heal(m),
+      hold_traffic(src, dst, nbytes) / release_traffic(src, dst), link_stats(a, b)
+  Member (a zkharness.Server): sid, role, port, quorum_port, election_port, launch(),
+      start(), stop(), kill9(), sigstop(), sigcont(), restart(), alive(), srvr(), mode(),
+      zxid(), serving(), log_tail()
 
 "Ready" = exactly one live member says Mode: leader, every member asked about says a mode
 that fits its role (observer / leader or follower), and each of them grants a session
@@ -71,7 +84,6 @@ DEFAULT_INIT_LIMIT = 10
 DEFAULT_SYNC_LIMIT = 5
 APACHE_ENS_READY_S = 90.0     # several JVMs starting at once on a 2-core machine
 GREGOR_ENS_READY_S = float(os.environ.get("ZKH_GREGOR_ENS_READY_S", "20"))
-ROLES = ("participant", "observer")
 
 
 class EnsembleRequired(CoordRequired):
