@@ -11,7 +11,12 @@ py=/usr/bin/python3
 [[ -x $zkbench ]] || { echo "test-zkbench: $zkbench not built (make)" >&2; exit 2; }
 tmp=$(mktemp -d /tmp/zkbench-test.XXXXXX)
 fake_pid=
-cleanup() { [[ -n $fake_pid ]] && kill "$fake_pid" 2>/dev/null; rm -rf "$tmp"; }
+fa='' fb=''
+cleanup() {
+    [[ -n $fake_pid ]] && kill "$fake_pid" 2>/dev/null
+    for p in $fa $fb; do kill "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
 trap cleanup EXIT
 pass=0 fail=0
 
@@ -73,6 +78,25 @@ check "nothing listening: setup failure, clear message" 1 0 - "Connection refuse
 check "ready gives up" 1 - - "no server became ready" -- --ready -t 0.2
 sleep 0.2 & dying=$!
 check "ready stops when the server process exits" 1 - - "process $dying exited" -- --ready -t 30 --pid "$dying"
+
+# failover: two fakes stand in for an ensemble; the first is killed mid-run
+rm -f "$tmp/portA" "$tmp/portB"
+"$py" "$here/lib/fakezk.py" "$tmp/portA" anyset 2>/dev/null & fa=$!
+"$py" "$here/lib/fakezk.py" "$tmp/portB" anyset 2>/dev/null & fb=$!
+disown "$fa" "$fb"     # no "Killed" job notice when zkbench kills the first
+for _ in $(seq 1 500); do [[ -s $tmp/portA && -s $tmp/portB ]] && break; sleep 0.01; done
+addr=127.0.0.1:$(cat "$tmp/portA"),127.0.0.1:$(cat "$tmp/portB")
+check "failover without a kill stays on the first server" 0 - 0 "session kept" -- -m failover -t 0.3
+check "failover: SIGKILL of the first server, the session moves on, outage measured" 0 - - \
+    "outage: [0-9.]+ ms from the kill.*" -- -m failover -t 1 --kill-pid "$fa" --kill-after 0.3
+if grep -qE 'killed=1 .*reconnects=1 .*session_kept=1 server=127.0.0.1:'"$(cat "$tmp/portB")" "$tmp/out"; then
+    pass=$((pass+1)); echo "  ok    failover: one reconnect, to the second server, same session"
+else
+    fail=$((fail+1)); echo "  FAIL  failover: line lacks killed=1 reconnects=1 session_kept=1 on the second server"
+    sed 's/^/        /' "$tmp/out"
+fi
+check "failover: --kill-pid needs --kill-after" 2 - - "go together" -- -m failover -t 1 --kill-pid "$fb"
+kill "$fb" 2>/dev/null
 
 # the runner, with the fake server standing in for gregor-coord (a few seconds each)
 runner() {   # NAME EXPECTED_RC STDOUT_REGEX -- runner args

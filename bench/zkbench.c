@@ -15,6 +15,13 @@
  *   get       getData (no watch) over the same K nodes
  *   mixed     get or set per request, -r percent reads
  *   sync-set  setData, one request outstanding per connection (latency)
+ *   failover  one session writing setData one at a time through a list of
+ *             servers (an ensemble); on any failure it moves to the next
+ *             server with the same session id, password and last zxid, as
+ *             ZooKeeper clients do. --kill-pid/--kill-after SIGKILL a server
+ *             (the leader) mid-run; reports the longest gap between
+ *             successful writes and the outage (kill -> first successful
+ *             write issued after it)
  *   --ready   connect + `exists /` until it succeeds; prints the time taken
  *
  * Correctness: replies must come back in request order on each session, so
@@ -62,10 +69,10 @@
 #define ZB_IO_ERR (-10000)           /* zb_call: the connection failed (not a ZooKeeper code) */
 #define ZB_NERR 160                  /* error codes 0..-159 counted individually */
 
-enum zb_mode { ZB_M_CREATE, ZB_M_SET, ZB_M_GET, ZB_M_MIXED, ZB_M_SYNC_SET, ZB_M_READY };
+enum zb_mode { ZB_M_CREATE, ZB_M_SET, ZB_M_GET, ZB_M_MIXED, ZB_M_SYNC_SET, ZB_M_FAILOVER, ZB_M_READY };
 enum zb_op { ZB_OP_CREATE, ZB_OP_SET, ZB_OP_GET, ZB_OP_DELETE, ZB_OP_MIXED, ZB_NOPS = ZB_OP_MIXED };
 
-static const char *const zb_mode_names[] = {"create", "set", "get", "mixed", "sync-set", "ready"};
+static const char *const zb_mode_names[] = {"create", "set", "get", "mixed", "sync-set", "failover", "ready"};
 
 typedef struct zb_opts_s {
     char **servers;
@@ -85,6 +92,12 @@ typedef struct zb_opts_s {
     int session_ms;
     int64_t since_ms;     /* --ready: wall-clock ms to measure from; 0 = our start */
     int watch_pid;        /* --pid: the server process (0 = unknown); see zb_cpu_t */
+    int cpu_pids[16];     /* --pid PID,PID..: processes whose CPU counts as the server's */
+    int ncpu_pids;
+    int kill_pid;         /* failover: SIGKILL this process ... */
+    double kill_after;    /* ... this many seconds into the run (< 0 = never) */
+    int op_timeout_ms;    /* failover: a request unanswered this long counts as failed */
+    int connect_timeout_ms; /* failover: per connection attempt */
 } zb_opts_t;
 
 /* One request in flight. */
@@ -112,6 +125,9 @@ typedef struct zb_conn_s {
     int64_t last_send_us;
     int64_t ping_us;        /* send a ping after this much idle time */
     bool dead;
+    int64_t session_id;     /* 0 = none yet: zb_session_open asks for a new session */
+    uint8_t passwd[16];
+    int64_t last_zxid;      /* highest zxid seen in a reply (sent on reconnect) */
 } zb_conn_t;
 
 /* One timed or counted stretch of load, e.g. "prefill" or "set". */
@@ -374,6 +390,8 @@ static int zb_call(zb_conn_t *c, int op, const jute_rec_t *rec, const void *req,
             } else {
                 done = true;
                 result = rh.err;
+                if (rh.zxid > c->last_zxid)
+                    c->last_zxid = rh.zxid;
                 if (rh.err == 0 && resp_rec && jute_decode(resp_rec, resp, &jr))
                     result = ZB_IO_ERR;
             }
@@ -386,14 +404,19 @@ static int zb_call(zb_conn_t *c, int op, const jute_rec_t *rec, const void *req,
     }
 }
 
-/* Connects c to its server and establishes a new session. 0 / -1. */
+/* Connects c to its server and establishes a session: a new one when
+ * c->session_id is 0, else that session again (password and last zxid seen
+ * from c). 0 / -1, or -2 when the server refused to resume the session
+ * (expired or unknown: the caller may start a new one). */
 static int zb_session_open(zb_conn_t *c, int session_ms, int64_t deadline_us, char *errbuf, size_t errcap)
 {
+    c->in_len = 0;
     c->fd = zb_tcp_connect(c->server, deadline_us, errbuf, errcap);
     if (c->fd < 0)
         return -1;
     uint8_t zero_pw[16] = {0};
-    zkp_ConnectRequest req = {0, 0, session_ms, 0, {zero_pw, 16}, false, true};
+    zkp_ConnectRequest req = {0, c->last_zxid, session_ms, c->session_id,
+                              {c->session_id ? c->passwd : zero_pw, 16}, false, true};
     buf_t b = BUF_INIT;
     size_t st = zkp_frame_begin(&b);
     zkp_connect_req_encode(&req, &b);
@@ -414,12 +437,17 @@ static int zb_session_open(zb_conn_t *c, int session_ms, int64_t deadline_us, ch
     }
     int32_t to = resp.timeOut;
     int64_t sid = resp.sessionId;
+    if (to > 0 && sid != 0 && resp.passwd.len == 16)
+        memcpy(c->passwd, resp.passwd.data, 16);
     jute_free(&zkp_ConnectResponse_rec, &resp);
     zb_in_consume(c, 4 + (size_t)flen);
     if (to <= 0 || sid == 0) {
         snprintf(errbuf, errcap, "%s: session refused (timeOut %d)", c->server, to);
-        goto fail;
+        close(c->fd);
+        c->fd = -1;
+        return c->session_id ? -2 : -1;
     }
+    c->session_id = sid;
     c->ping_us = (int64_t)to * 1000 / 3;
     c->xid = 1;
     c->last_send_us = clock_mono_us();
@@ -917,14 +945,19 @@ static double zb_machine_busy_s(void)
     return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK);
 }
 
-static void zb_cpu_sample(int server_pid, zb_cpu_t *c)
+static void zb_cpu_sample(const zb_opts_t *o, zb_cpu_t *c)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     c->wall_s = (double)clock_mono_us() / 1e6;
     c->self_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
                 (double)ru.ru_stime.tv_usec / 1e6;
-    c->server_s = server_pid ? zb_proc_cpu_s(server_pid) : -1;
+    c->server_s = -1;
+    for (int i = 0; i < o->ncpu_pids; i++) {
+        double v = zb_proc_cpu_s(o->cpu_pids[i]);
+        if (v >= 0)
+            c->server_s = (c->server_s < 0 ? 0 : c->server_s) + v;
+    }
     c->busy_s = zb_machine_busy_s();
 }
 
@@ -1043,6 +1076,172 @@ static void zb_report(const zb_t *z, const zb_phase_t *ph, const zb_cpu_t *c0, c
     zb_print_errors(ph);
 }
 
+/* -------------------------------------------------------------- failover */
+
+/* Opens c's session on the next server that accepts it, starting after
+ * server index *cur and trying each in turn (a full round without success
+ * waits 2 ms) until deadline_us. A server that refuses to resume the session
+ * (expired) makes the next attempt ask for a new session (*lost counts that).
+ * 0 / -1 (deadline or interrupted). */
+static int zb_failover_connect(zb_t *z, zb_conn_t *c, int *cur, int64_t deadline_us, uint64_t *lost,
+                               char *err, size_t errcap)
+{
+    int tried = 0;
+    while (!zb_stop && clock_mono_us() < deadline_us) {
+        *cur = (*cur + 1) % z->o.nservers;
+        c->server = z->o.servers[*cur];
+        int64_t dl = clock_mono_us() + (int64_t)z->o.connect_timeout_ms * 1000;
+        if (dl > deadline_us)
+            dl = deadline_us;
+        int rc = zb_session_open(c, z->o.session_ms, dl, err, errcap);
+        if (rc == 0)
+            return 0;
+        if (rc == -2) {
+            (*lost)++;
+            c->session_id = 0;
+            c->last_zxid = 0;
+            continue;
+        }
+        if (++tried % z->o.nservers == 0)
+            poll(NULL, 0, 2);
+    }
+    return -1;
+}
+
+/* One session writing setData on <prefix>/n0 one request at a time for o.secs
+ * seconds through the server list, moving to the next server (same session)
+ * whenever a request fails or goes unanswered for op_timeout_ms. If kill_pid
+ * is set, that process gets SIGKILL kill_after seconds into the run. Prints
+ * the usual line plus max_gap_ms (longest time between two successful
+ * writes), outage_ms (kill -> reply of the first successful write sent after
+ * the kill; -1 if none), reconnects and sessions. Exit 0 when writes
+ * succeeded (and, with a kill, also after it). */
+static int zb_failover(zb_t *z)
+{
+    static zb_hist_t hist;
+    zb_hist_reset(&hist);
+    z->o.conns = 1;
+    bool prefix_created = false;
+    if (zb_open_all(z) || zb_ensure_prefix(z, &prefix_created)) {
+        printf("mode=failover ops=0 secs=0 ops_per_s=0 errors=1 failed=setup\n");
+        zb_close_all(z);
+        return 1;
+    }
+    zb_conn_t *c = &z->conns[0];
+    epoll_ctl(z->ep, EPOLL_CTL_DEL, c->fd, NULL);   /* blocking calls only from here on */
+    char path[512];
+    zb_path(z, 'n', 0, path, sizeof path);
+    {
+        zkp_CreateRequest r = {path, {z->data, z->o.size}, {1, &z->acl}, ZK_PERSISTENT};
+        zkp_CreateResponse resp;
+        int e = zb_call(c, ZOO_CREATE_OP, &zkp_CreateRequest_rec, &r, &zkp_CreateResponse_rec, &resp,
+                        clock_mono_us() + 10000000);
+        if (e == 0)
+            jute_free(&zkp_CreateResponse_rec, &resp);
+        else if (e != ZNODEEXISTS) {
+            fprintf(stderr, "zkbench: cannot create %s: %s\n", path,
+                    e == ZB_IO_ERR ? "connection failed" : zk_err_name(e));
+            printf("mode=failover ops=0 secs=0 ops_per_s=0 errors=1 failed=setup\n");
+            zb_close_all(z);
+            return 1;
+        }
+    }
+    int cur = 0;
+    for (int i = 0; i < z->o.nservers; i++)
+        if (!strcmp(z->o.servers[i], c->server))
+            cur = i;
+    int64_t first_sid = c->session_id;
+
+    zb_cpu_t cpu0, cpu1;
+    zb_cpu_sample(&z->o, &cpu0);
+    int64_t start = clock_mono_us();
+    int64_t end = start + (int64_t)(z->o.secs * 1e6);
+    int64_t t_kill = z->o.kill_pid && z->o.kill_after >= 0 ? start + (int64_t)(z->o.kill_after * 1e6) : 0;
+    int64_t killed_at = 0, last_ok = start, max_gap = 0, max_gap_end = 0, outage = -1;
+    uint64_t ok = 0, failed = 0, reconnects = 0, lost = 0;
+    uint64_t err_by_code[ZB_NERR] = {0};
+    char err[256] = "";
+    while (!zb_stop) {
+        int64_t now = clock_mono_us();
+        if (now >= end)
+            break;
+        if (t_kill && !killed_at && now >= t_kill) {
+            if (kill(z->o.kill_pid, SIGKILL) != 0)
+                fprintf(stderr, "zkbench: kill -9 %d: %s\n", z->o.kill_pid, strerror(errno));
+            killed_at = clock_mono_us();
+            if (!z->o.quiet)
+                fprintf(stderr, "zkbench: SIGKILL to %d at %.3f s (connected to %s)\n", z->o.kill_pid,
+                        (double)(killed_at - start) / 1e6, c->server);
+        }
+        if (c->fd < 0) {
+            int64_t dl = t_kill && !killed_at && t_kill < end ? t_kill : end;
+            if (zb_failover_connect(z, c, &cur, dl, &lost, err, sizeof err))
+                continue;
+            reconnects++;
+        }
+        int64_t t0 = clock_mono_us();
+        int64_t dl = t0 + (int64_t)z->o.op_timeout_ms * 1000;
+        zkp_SetDataRequest r = {path, {z->data, z->o.size}, -1};
+        zkp_StatResponse st;
+        int e = zb_call(c, ZOO_SETDATA_OP, &zkp_SetDataRequest_rec, &r, &zkp_StatResponse_rec, &st, dl);
+        int64_t t1 = clock_mono_us();
+        if (e == 0 && st.stat.dataLength == z->o.size) {
+            ok++;
+            zb_hist_add(&hist, (uint64_t)(t1 - t0));
+            if (t1 - last_ok > max_gap) {
+                max_gap = t1 - last_ok;
+                max_gap_end = t1;
+            }
+            last_ok = t1;
+            if (killed_at && outage < 0 && t0 > killed_at)
+                outage = t1 - killed_at;
+            continue;
+        }
+        failed++;
+        if (e < 0 && e > -ZB_NERR)
+            err_by_code[-e]++;
+        close(c->fd);   /* any failure: move on, as a client would after a lost connection */
+        c->fd = -1;
+    }
+    int64_t stop = clock_mono_us();
+    zb_cpu_sample(&z->o, &cpu1);
+    double secs = (double)(stop - start) / 1e6;
+    bool kept = c->session_id == first_sid;
+    printf("mode=failover ops=%" PRIu64 " secs=%.3f ops_per_s=%.0f p50_us=%" PRIu64 " p90_us=%" PRIu64
+           " p99_us=%" PRIu64 " p999_us=%" PRIu64 " max_us=%" PRIu64 " mean_us=%.0f errors=%" PRIu64
+           " conns=1 outstanding=1 size=%d client_cpu_s=%.2f max_gap_ms=%.1f outage_ms=%.1f killed=%d"
+           " kill_at_s=%.3f reconnects=%" PRIu64 " sessions_lost=%" PRIu64 " session_kept=%d server=%s\n",
+           ok, secs, secs > 0 ? (double)ok / secs : 0, zb_hist_quantile(&hist, 0.50),
+           zb_hist_quantile(&hist, 0.90), zb_hist_quantile(&hist, 0.99), zb_hist_quantile(&hist, 0.999),
+           hist.max, zb_hist_mean(&hist), failed, z->o.size, cpu1.self_s - cpu0.self_s,
+           (double)max_gap / 1000.0, outage < 0 ? -1.0 : (double)outage / 1000.0, killed_at != 0,
+           killed_at ? (double)(killed_at - start) / 1e6 : -1.0, reconnects, lost, kept ? 1 : 0,
+           c->fd >= 0 ? c->server : "-");
+    fflush(stdout);
+    if (!z->o.quiet) {
+        fprintf(stderr, "zkbench: failover against %s", z->o.servers[0]);
+        for (int i = 1; i < z->o.nservers; i++)
+            fprintf(stderr, ",%s", z->o.servers[i]);
+        fprintf(stderr, "\n  %" PRIu64 " successful setData in %.2f s, %" PRIu64 " failed, %" PRIu64
+                        " reconnects; longest gap %.1f ms (ending %.3f s into the run)\n",
+                ok, secs, failed, reconnects, (double)max_gap / 1000.0,
+                (double)(max_gap_end - start) / 1e6);
+        if (killed_at)
+            fprintf(stderr, "  outage: %s%.1f ms from the kill to the first successful write sent after it\n",
+                    outage < 0 ? "no write succeeded after the kill; " : "",
+                    outage < 0 ? 0.0 : (double)outage / 1000.0);
+        fprintf(stderr, "  session %s%s\n", kept ? "kept" : "changed",
+                lost ? " (the old one was refused as expired)" : "");
+        for (int i = 0; i < ZB_NERR; i++)
+            if (err_by_code[i])
+                fprintf(stderr, "    %s (%d): %" PRIu64 "\n", zk_err_name(-i), -i, err_by_code[i]);
+        if (err[0] && c->fd < 0)
+            fprintf(stderr, "  last connection error: %s\n", err);
+    }
+    zb_close_all(z);
+    return ok > 0 && (!t_kill || outage >= 0) ? 0 : 1;
+}
+
 static int zb_bench(zb_t *z)
 {
     static zb_hist_t hist;
@@ -1081,9 +1280,9 @@ static int zb_bench(zb_t *z)
     if (z->o.secs > 0)
         ph.deadline_us = clock_mono_us() + (int64_t)(z->o.secs * 1e6);
     zb_cpu_t cpu0, cpu1;
-    zb_cpu_sample(z->o.watch_pid, &cpu0);
+    zb_cpu_sample(&z->o, &cpu0);
     zb_run_phase(z, &ph);
-    zb_cpu_sample(z->o.watch_pid, &cpu1);
+    zb_cpu_sample(&z->o, &cpu1);
     if (op == ZB_OP_CREATE)
         creates_issued += ph.issued;
     zb_report(z, &ph, &cpu0, &cpu1);
@@ -1120,7 +1319,7 @@ static void zb_usage(FILE *f)
     fprintf(f,
         "usage: zkbench [options]\n"
         "  -s, --servers H:P[,H:P..]  servers; connections are spread round-robin (default 127.0.0.1:2181)\n"
-        "  -m, --mode MODE            create | set | get | mixed | sync-set (default set)\n"
+        "  -m, --mode MODE            create | set | get | mixed | sync-set | failover (default set)\n"
         "  -c, --conns N              connections = sessions (default 1)\n"
         "  -o, --outstanding M        requests in flight per connection (default 100; sync-set: 1)\n"
         "  -t, --time SECS            run this long (default 10 unless -n is given)\n"
@@ -1134,8 +1333,13 @@ static void zb_usage(FILE *f)
         "      --session-timeout MS   requested session timeout (default 30000)\n"
         "      --ready                wait until `exists /` succeeds, print ready_ms (-t = give up after)\n"
         "      --since-ms EPOCH_MS    --ready: measure from this wall-clock time (e.g. date +%%s%%3N)\n"
-        "      --pid PID              the server's process: --ready gives up as soon as it has exited;\n"
-        "                             load modes report its CPU time per operation\n"
+        "      --pid PID[,PID..]      the server's process(es): --ready gives up as soon as the first has\n"
+        "                             exited; load modes report their CPU time per operation (summed)\n"
+        "  failover mode (one session, one setData at a time, moving between the -s servers):\n"
+        "      --kill-pid PID         SIGKILL this process (e.g. the ensemble leader) ...\n"
+        "      --kill-after SECS      ... this long into the run; outage_ms = kill -> first write after it\n"
+        "      --op-timeout MS        a request unanswered this long fails over (default 2000)\n"
+        "      --connect-timeout MS   per connection attempt (default 500)\n"
         "  -q, --quiet                only the machine-readable line\n"
         "Prints one line: mode=.. ops=.. secs=.. ops_per_s=.. p50_us=.. p99_us=.. errors=..\n"
         "Exit status 0 only if every request succeeded.\n");
@@ -1151,7 +1355,8 @@ static int zb_parse_mode(const char *s)
 
 static int zb_parse_opts(zb_opts_t *o, int argc, char **argv)
 {
-    enum { OPT_CLEANUP = 256, OPT_READY, OPT_SINCE, OPT_SESSION, OPT_PID };
+    enum { OPT_CLEANUP = 256, OPT_READY, OPT_SINCE, OPT_SESSION, OPT_PID, OPT_KILL_PID, OPT_KILL_AFTER,
+           OPT_OP_TIMEOUT, OPT_CONNECT_TIMEOUT };
     static const struct option longs[] = {
         {"servers", required_argument, 0, 's'}, {"mode", required_argument, 0, 'm'},
         {"conns", required_argument, 0, 'c'}, {"outstanding", required_argument, 0, 'o'},
@@ -1162,6 +1367,9 @@ static int zb_parse_opts(zb_opts_t *o, int argc, char **argv)
         {"help", no_argument, 0, 'h'}, {"cleanup", no_argument, 0, OPT_CLEANUP},
         {"ready", no_argument, 0, OPT_READY}, {"since-ms", required_argument, 0, OPT_SINCE},
         {"session-timeout", required_argument, 0, OPT_SESSION}, {"pid", required_argument, 0, OPT_PID},
+        {"kill-pid", required_argument, 0, OPT_KILL_PID}, {"kill-after", required_argument, 0, OPT_KILL_AFTER},
+        {"op-timeout", required_argument, 0, OPT_OP_TIMEOUT},
+        {"connect-timeout", required_argument, 0, OPT_CONNECT_TIMEOUT},
         {0, 0, 0, 0},
     };
     const char *servers = "127.0.0.1:2181";
@@ -1175,19 +1383,23 @@ static int zb_parse_opts(zb_opts_t *o, int argc, char **argv)
     o->keys = 1000;
     o->read_pct = 50;
     o->session_ms = 30000;
+    o->kill_after = -1;
+    o->op_timeout_ms = 2000;
+    o->connect_timeout_ms = 500;
     int ch;
     char *end;
     while ((ch = getopt_long(argc, argv, "s:m:c:o:t:n:d:p:k:r:w:qh", longs, NULL)) != -1) {
         long v = 0;
         double dv = 0;
-        if ((ch > 0 && ch < 128 && strchr("codkr", ch)) || ch == OPT_SESSION || ch == OPT_PID) {
+        if ((ch > 0 && ch < 128 && strchr("codkr", ch)) || ch == OPT_SESSION ||
+            ch == OPT_KILL_PID || ch == OPT_OP_TIMEOUT || ch == OPT_CONNECT_TIMEOUT) {
             v = strtol(optarg, &end, 10);
             if (*end || v < 0 || v > 100000000) {
                 fprintf(stderr, "zkbench: bad number '%s'\n", optarg);
                 return -1;
             }
         }
-        if (ch == 't' || ch == 'w') {
+        if (ch == 't' || ch == 'w' || ch == OPT_KILL_AFTER) {
             dv = strtod(optarg, &end);
             if (*end || dv < 0) {
                 fprintf(stderr, "zkbench: bad duration '%s'\n", optarg);
@@ -1225,7 +1437,28 @@ static int zb_parse_opts(zb_opts_t *o, int argc, char **argv)
         case OPT_READY: o->mode = ZB_M_READY; break;
         case OPT_SINCE: o->since_ms = strtoll(optarg, &end, 10); break;
         case OPT_SESSION: o->session_ms = (int)v; break;
-        case OPT_PID: o->watch_pid = (int)v; break;
+        case OPT_PID: {
+            /* one pid, or a comma-separated list (e.g. every ensemble member) */
+            o->ncpu_pids = 0;
+            for (char *q = optarg;;) {
+                long pv = strtol(q, &end, 10);
+                if (end == q || pv <= 0 || pv > 100000000 || (*end && *end != ',') ||
+                    o->ncpu_pids == (int)(sizeof o->cpu_pids / sizeof o->cpu_pids[0])) {
+                    fprintf(stderr, "zkbench: bad --pid '%s' (PID or PID,PID,... up to 16)\n", optarg);
+                    return -1;
+                }
+                o->cpu_pids[o->ncpu_pids++] = (int)pv;
+                if (!*end)
+                    break;
+                q = end + 1;
+            }
+            o->watch_pid = o->cpu_pids[0];
+            break;
+        }
+        case OPT_KILL_PID: o->kill_pid = (int)v; break;
+        case OPT_KILL_AFTER: o->kill_after = dv; break;
+        case OPT_OP_TIMEOUT: o->op_timeout_ms = (int)v; break;
+        case OPT_CONNECT_TIMEOUT: o->connect_timeout_ms = (int)v; break;
         default: return -1;
         }
     }
@@ -1235,6 +1468,21 @@ static int zb_parse_opts(zb_opts_t *o, int argc, char **argv)
     }
     if (o->count && !have_time)
         o->secs = 0;
+    if (o->mode == ZB_M_FAILOVER) {
+        if (o->count) {
+            fprintf(stderr, "zkbench: failover runs for -t seconds; -n is not supported\n");
+            return -1;
+        }
+        if ((o->kill_pid != 0) != (o->kill_after >= 0)) {
+            fprintf(stderr, "zkbench: --kill-pid and --kill-after go together\n");
+            return -1;
+        }
+        if (o->op_timeout_ms < 1 || o->connect_timeout_ms < 1) {
+            fprintf(stderr, "zkbench: --op-timeout and --connect-timeout must be >= 1 ms\n");
+            return -1;
+        }
+        o->outstanding = 1;
+    }
     if (o->mode == ZB_M_SYNC_SET) {
         if (have_out && o->outstanding != 1)
             fprintf(stderr, "zkbench: sync-set sends one request at a time; -o ignored\n");
@@ -1301,7 +1549,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < z.o.size; i++)
             z.data[i] = (uint8_t)('a' + i % 26);
         z.acl = (zkp_ACL){ZK_PERM_ALL, {"world", "anyone"}};
-        rc = zb_bench(&z);
+        rc = z.o.mode == ZB_M_FAILOVER ? zb_failover(&z) : zb_bench(&z);
         free(z.data);
     }
     zb_opts_free(&z.o);

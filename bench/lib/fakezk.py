@@ -10,6 +10,8 @@ usage: fakezk.py PORTFILE|ZOO.CFG BEHAVIOUR
   errors    answer every 10th setData with NONODE (-101)
   baddata   answer every 4th getData with one byte too few
   close     close the connection after 20 setData requests
+  anyset    like ok, but setData of a missing node creates it (several fakes
+            then stand in for an ensemble in zkbench's failover mode)
 It binds 127.0.0.1 on a free port and writes the port number to PORTFILE, or,
 given a file ending in .cfg, listens on that zoo.cfg's clientPort (so it can
 stand in for a server in run-coord-bench.sh --gregor-cmd).
@@ -109,7 +111,8 @@ class Handler(socketserver.BaseRequestHandler):
                 elif op == 5:                 # setData
                     data = r.bytes()
                     sets += 1
-                    if path not in NODES or (BEHAVIOUR == "errors" and sets % 10 == 0):
+                    if (path not in NODES and BEHAVIOUR != "anyset") or (
+                            BEHAVIOUR == "errors" and sets % 10 == 0):
                         err = -101
                     else:
                         NODES[path] = data

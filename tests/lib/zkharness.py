@@ -14,6 +14,10 @@ Environment:
   GREGOR_TOP            repository root (set by tests/lib/run-dir.sh; derived from this file otherwise).
   ZKH_KEEP              "1": keep the temporary directories (logs) after the run.
   ZKH_GREGOR_READY_S    seconds gregor-coord gets to answer ruok (default 5).
+  ZKH_JVM_FLAGS         JVM options for Apache servers (default -Xmx256m -XX:+UseSerialGC
+                        -XX:TieredStopAtLevel=1).
+
+Ensembles (several servers with server.N lines) are built on Server by tests/lib/zkensemble.py.
 
 Shell use (for .sh tests):
   zkharness.py start apache|gregor|target DIR [key=value...]
@@ -76,6 +80,15 @@ def target_kind():
     if k not in ("gregor", "apache"):
         raise SystemExit("GREGOR_ITEST_TARGET must be gregor or apache, not %r" % k)
     return k
+
+
+def jvm_flags():
+    """JVM options of Apache servers: small heap, serial GC, C1 only (light on a 2-core
+    machine); ZKH_JVM_FLAGS (space-separated) replaces them."""
+    env = os.environ.get("ZKH_JVM_FLAGS")
+    if env:
+        return env.split()
+    return ["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
 
 
 def require_coord():
@@ -241,7 +254,7 @@ class Server:
 
     def _command(self, cfg_path):
         if self.kind == "apache":
-            return ["java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+            return ["java"] + jvm_flags() + [
                     "-Dzookeeper.log.dir=" + self.dir,
                     "-Dzookeeper.root.logger=INFO,CONSOLE",
                     "-cp", ZK_CLASSPATH,
@@ -280,7 +293,11 @@ class Server:
         finally:
             s.close()
 
-    def _start_once(self, timeout):
+    def launch(self):
+        """Writes zoo.cfg and starts the process in its own process group without waiting
+        for it to serve (an ensemble member cannot serve before a quorum exists). The
+        server is stopped at exit like any other. Raises NotFunctional when the gregor
+        binary is missing."""
         cfg = self.write_config()
         cmd = self._command(cfg)
         env = dict(os.environ, ZOO_LOG_DIR=self.dir)
@@ -289,6 +306,10 @@ class Server:
                                      stderr=subprocess.STDOUT, env=env, cwd=self.dir,
                                      start_new_session=True)
         _live.append(self)
+        return self
+
+    def _start_once(self, timeout):
+        self.launch()
         if timeout is None:
             timeout = APACHE_READY_S if self.kind == "apache" else GREGOR_READY_S
         try:
@@ -335,6 +356,14 @@ class Server:
         except ProcessLookupError:
             pass
 
+    def sigstop(self):
+        """SIGSTOP to the process group (a stalled server: no reads, no writes, sockets
+        stay open). sigcont() resumes it; stop()/kill9() work on a stopped server."""
+        self._signal_group(signal.SIGSTOP)
+
+    def sigcont(self):
+        self._signal_group(signal.SIGCONT)
+
     def kill9(self):
         """SIGKILL to the whole process group; the data directory stays for restart()."""
         if self.proc is None:
@@ -360,6 +389,7 @@ class Server:
         the group, and reap. Idempotent. (cleanup() also removes an owned directory.)"""
         if self.proc is not None:
             self._signal_group(signal.SIGTERM)
+            self._signal_group(signal.SIGCONT)     # a SIGSTOPped server must see the TERM
             try:
                 wait_until(self._exited_unreaped, 5.0, interval=0.02, what="server exit")
             except TimeoutError:
