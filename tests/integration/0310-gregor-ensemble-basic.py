@@ -11,7 +11,9 @@ Checked with kazoo (real client, unchanged):
   - an ephemeral node disappears on every server when its session expires (the client
     process is killed), exactly once;
   - kill -9 of the leader: a new one is elected, every acknowledged write survives, and
-    the old leader rejoins and converges (same tree digest everywhere).
+    the old leader rejoins and converges (same tree digest everywhere);
+  - a leader that logged writes no one else has (its followers were dead) and died: when
+    it rejoins, the new leader truncates them (TRUNC) and its tree is rebuilt.
 
 Own processes (not tests/lib/zkharness.py's Server): each server runs in its own process
 group and is killed at exit.
@@ -268,6 +270,42 @@ def main():
     nc.close()
     oc.stop()
     oc.close()
+
+    # --- divergent tail: the leader logs writes its dead followers never see, dies; the
+    # others elect a new leader and move on; the old leader rejoins and is truncated
+    leader = wait_for_leader(members)
+    voters = [s for s in (1, 2, 3) if s != leader]
+    lc = client(by_id[leader].addr())
+    for s in voters:
+        by_id[s].kill9()
+    pending = [lc.create_async("/tentative-%d" % i, b"") for i in range(5)]
+    zkh.wait_until(lambda: "Zxid" in by_id[leader].fourlw("srvr"), 5, what="the leader to answer")
+    time.sleep(0.3)   # let it log them (nothing observable: they are never acknowledged)
+    by_id[leader].kill9()
+    lc.stop()
+    lc.close()
+    assert not any(p.successful() for p in pending if p.ready())
+    for s in voters:
+        by_id[s].start()
+    wait_for_leader([m for m in members if m.sid != leader])
+    tc = client(",".join(by_id[s].addr() for s in voters))
+    for i in range(7):
+        tc.create("/epoch-after-%d" % i, b"")
+    by_id[leader].start()
+    wait_for_leader(members)
+    tc.sync("/")
+    zkh.wait_until(lambda: (digests() or set()).__len__() == 1, 20, what="the same tree digest on every server")
+    rc = client(by_id[leader].addr())
+    rc.sync("/")
+    kids = rc.get_children("/")
+    assert not [k for k in kids if k.startswith("tentative-")], kids
+    assert len([k for k in kids if k.startswith("epoch-after-")]) == 7, kids
+    with open(os.path.join(by_id[leader].dir, "server.log"), "rb") as f:
+        assert b"truncating the log" in f.read()
+    tc.stop()
+    tc.close()
+    rc.stop()
+    rc.close()
 
 
 if __name__ == "__main__":
