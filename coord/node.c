@@ -159,6 +159,7 @@ static void restore_session(void *ctx, int64_t sid, int32_t timeout)
     coord_t *c = ctx;
     session_t *s = coord_session_new(c, sid, timeout, NULL);
     s->committed = true;
+    s->touched = false;   /* no client activity here (yet) */
 }
 
 /* Drops a session from the map; its connection (if any) is closed. */
@@ -506,8 +507,11 @@ static void apply_one(coord_t *c, const zab_txn_t *t)
 
     session_t *s = hmap_get64(&c->sessions, (uint64_t)res.session_id);
     if (res.type == ZOO_CREATESESSION_OP) {
-        if (!s)
+        if (!s) {
+            /* created through another server */
             s = coord_session_new(c, res.session_id, dt_session_timeout(c->dt, res.session_id), NULL);
+            s->touched = false;
+        }
         s->committed = true;
         if (s->conn && s->conn->state == CONN_CONNECTING)
             conn_session_established(s->conn);
@@ -862,6 +866,12 @@ static void on_peer_msg(void *ctx, const zab_msg_t *m)
     zab_step(c->zab, m);
 }
 
+static void on_peer_down(void *ctx, int id)
+{
+    coord_t *c = ctx;
+    zab_peer_down(c->zab, id);
+}
+
 /* ---- group commit ---- */
 
 static void fail_unlogged(coord_t *c)
@@ -1081,6 +1091,7 @@ static int open_net(coord_t *c, char *err, size_t errlen)
                          .connect_timeout_ms = cfg->tick_time,
                          .user_timeout_ms = cfg->tick_time * cfg->sync_limit,
                          .recv = on_peer_msg,
+                         .down = on_peer_down,
                          .ctx = c};
     c->net = peer_net_new(c->base, &o, err, errlen);
     return c->net ? 0 : -1;

@@ -58,6 +58,7 @@ struct peer_net_s {
     int connect_timeout_ms;
     int user_timeout_ms;
     void (*recv)(void *ctx, const zab_msg_t *msg);
+    void (*down)(void *ctx, int id);
     void *ctx;
     peer_t *peers;
     int npeers;
@@ -192,6 +193,8 @@ static void dial(peer_t *p);
 
 static void out_down(peer_t *p)
 {
+    peer_net_t *pn = p->pn;
+    bool was_up = p->state == OUT_UP;
     if (p->out) {
         bufferevent_free(p->out);
         p->out = NULL;
@@ -203,6 +206,8 @@ static void out_down(peer_t *p)
     p->backoff_ms *= 2;
     if (p->backoff_ms > BACKOFF_MAX_MS)
         p->backoff_ms = BACKOFF_MAX_MS;
+    if (was_up && pn->down)
+        pn->down(pn->ctx, p->id);
 }
 
 static void on_out_read(struct bufferevent *bev, void *arg)
@@ -307,9 +312,11 @@ bool peer_net_connected(const peer_net_t *pn, int id)
 
 /* ---------------------------------------------------------------- incoming links */
 
-static void link_free(in_link_t *l)
+/* Closes an incoming link; if report, a link that had said hello is reported down. */
+static void link_close(in_link_t *l, bool report)
 {
     peer_net_t *pn = l->pn;
+    int from = l->from;
     if (l->prev)
         l->prev->next = l->next;
     else
@@ -319,6 +326,13 @@ static void link_free(in_link_t *l)
     if (l->bev)
         bufferevent_free(l->bev);
     free(l);
+    if (report && from >= 0 && pn->down)
+        pn->down(pn->ctx, from);
+}
+
+static void link_free(in_link_t *l)
+{
+    link_close(l, true);
 }
 
 static void on_in_read(struct bufferevent *bev, void *arg)
@@ -474,6 +488,7 @@ peer_net_t *peer_net_new(struct event_base *base, const peer_net_opts_t *o, char
     pn->connect_timeout_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 2000;
     pn->user_timeout_ms = o->user_timeout_ms;
     pn->recv = o->recv;
+    pn->down = o->down;
     pn->ctx = o->ctx;
     pn->peers = xcalloc((size_t)o->npeers, sizeof *pn->peers);
     pn->npeers = o->npeers;
@@ -524,7 +539,7 @@ void peer_net_free(peer_net_t *pn)
         if (pn->listeners[i])
             evconnlistener_free(pn->listeners[i]);
     while (pn->links)
-        link_free(pn->links);
+        link_close(pn->links, false);
     for (int i = 0; i < pn->npeers; i++) {
         peer_t *p = &pn->peers[i];
         if (p->out)

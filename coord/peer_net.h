@@ -59,6 +59,9 @@ typedef struct peer_net_opts_s {
     int user_timeout_ms;            /* TCP_USER_TIMEOUT on links (unacknowledged data); 0 = off */
     /* Called for every message received (the message is freed after the call). */
     void (*recv)(void *ctx, const zab_msg_t *msg);
+    /* Optional: called when a link with peer id that was up goes down (our dialled link,
+     * or one the peer dialled to us after its hello). */
+    void (*down)(void *ctx, int id);
     void *ctx;
 } peer_net_opts_t;
 

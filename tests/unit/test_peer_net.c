@@ -31,6 +31,8 @@ static int free_port(void)
 
 typedef struct rx_s {
     int n;
+    int downs;
+    int down_id;
     int64_t last_seq;
     bool in_order;
     int from;
@@ -44,6 +46,13 @@ static void on_recv(void *ctx, const zab_msg_t *m)
     rx->last_seq = m->seq;
     rx->from = m->from;
     rx->n++;
+}
+
+static void on_down(void *ctx, int id)
+{
+    rx_t *rx = ctx;
+    rx->downs++;
+    rx->down_id = id;
 }
 
 /* Runs the loop until *flag becomes true or ms pass. */
@@ -168,7 +177,7 @@ START_TEST(two_peers_on_loopback)
     p.ra.in_order = p.rb.in_order = true;
     char err[256];
     peer_net_opts_t oa = {.my_id = 1, .peers = peers, .npeers = 3, .listen_all = true, .recv = on_recv,
-                          .ctx = &p.ra};
+                          .down = on_down, .ctx = &p.ra};
     peer_net_opts_t ob = {.my_id = 2, .peers = peers, .npeers = 3, .listen_all = false, .recv = on_recv,
                           .ctx = &p.rb};
     p.a = peer_net_new(base, &oa, err, sizeof err);
@@ -247,6 +256,8 @@ START_TEST(two_peers_on_loopback)
         event_base_loop(base, EVLOOP_ONCE);
     }
     ck_assert(!peer_net_connected(p.a, 2));
+    ck_assert_int_ge(p.ra.downs, 1);   /* reported: a learner leaves a leader it lost */
+    ck_assert_int_eq(p.ra.down_id, 2);
     ck_assert_int_eq(peer_net_send(p.a, &m), -1);
     p.b = peer_net_new(base, &ob, err, sizeof err);
     ck_assert_msg(p.b != NULL, "%s", err);
