@@ -13,7 +13,9 @@ Checked with kazoo (real client, unchanged):
   - kill -9 of the leader: a new one is elected, every acknowledged write survives, and
     the old leader rejoins and converges (same tree digest everywhere);
   - a leader that logged writes no one else has (its followers were dead) and died: when
-    it rejoins, the new leader truncates them (TRUNC) and its tree is rebuilt.
+    it rejoins, the new leader truncates them (TRUNC) and its tree is rebuilt;
+  - a follower and the observer that were down while the others took snapshots and
+    restarted (so the log no longer reaches back far enough) get a whole snapshot (SNAP).
 
 Own processes (not tests/lib/zkharness.py's Server): each server runs in its own process
 group and is killed at exit.
@@ -57,7 +59,7 @@ class Member:
         cfg = ["tickTime=%d" % TICK, "initLimit=10", "syncLimit=5",
                "dataDir=%s" % os.path.join(self.dir, "data"),
                "clientPort=%d" % self.client_port, "clientPortAddress=127.0.0.1",
-               "4lw.commands.whitelist=*", "maxClientCnxns=0"]
+               "4lw.commands.whitelist=*", "maxClientCnxns=0", "snapCount=40"]
         if self.observer:
             cfg.append("peerType=observer")
         with open(os.path.join(self.dir, "zoo.cfg"), "w") as f:
@@ -117,18 +119,26 @@ def client(hosts, timeout=10.0):
     return c
 
 
+ALL = []   # every member, for diagnostics
+
+
+def wait(pred, timeout, what):
+    """zkh.wait_until, printing every server's state and log tail when it times out."""
+    try:
+        return zkh.wait_until(pred, timeout, interval=0.1, what=what)
+    except TimeoutError:
+        for m in ALL:
+            zkh.log("server.%d (%s) mntr %s:\n%s" % (m.sid, m.mode(), m.mntr(), m.log_tail()))
+        raise
+
+
 def wait_for_leader(members, timeout=30):
     def check():
         modes = {m.sid: m.mode() for m in members if m.alive()}
         leaders = [s for s, md in modes.items() if md == "leader"]
         ok = len(leaders) == 1 and all(md in ("leader", "follower", "observer") for md in modes.values())
         return leaders[0] if ok else None
-    try:
-        return zkh.wait_until(check, timeout, interval=0.1, what="one leader and everyone serving")
-    except TimeoutError:
-        for m in members:
-            zkh.log("server.%d (%s):\n%s" % (m.sid, m.mode(), m.log_tail()))
-        raise
+    return wait(check, timeout, "one leader and everyone serving")
 
 
 def main():
@@ -137,6 +147,7 @@ def main():
     base = tempfile.mkdtemp(prefix="gregor-ens-")
     members = [Member(base, 1, False), Member(base, 2, False), Member(base, 3, False), Member(base, 4, True)]
     by_id = {m.sid: m for m in members}
+    ALL.extend(members)
 
     def cleanup():
         for m in members:
@@ -159,8 +170,7 @@ def main():
     followers = [s for s in (1, 2, 3) if s != leader]
     mn = by_id[leader].mntr()
     assert mn.get("zk_server_state") == "leader", mn
-    zkh.wait_until(lambda: by_id[leader].mntr().get("zk_synced_followers") == "2", 10,
-                   what="zk_synced_followers 2 on the leader")
+    wait(lambda: by_id[leader].mntr().get("zk_synced_followers") == "2", 10, "zk_synced_followers 2 on the leader")
     assert by_id[leader].mntr().get("zk_synced_non_voting_followers") == "1"
     assert by_id[followers[0]].mntr().get("zk_server_state") == "follower"
     assert "membership: " in by_id[4].fourlw("conf")
@@ -176,7 +186,7 @@ def main():
         c.sync("/")
         assert c.get("/via-follower")[0] == b"f", sid
         assert c.get("/via-observer")[0] == b"o", sid
-    zkh.wait_until(lambda: fired, 5, what="a watch on the leader firing for a write via the observer")
+    wait(lambda: fired, 5, "a watch on the leader firing for a write via the observer")
     assert fired[0].type == "CREATED", fired
     # writes of one session apply in the order sent (pipelined through a follower)
     c = cs[followers[1]]
@@ -195,9 +205,9 @@ def main():
     sid_before = mc.client_id[0]
     mc.create("/mover-eph", b"", ephemeral=True)
     mover_home.kill9()
-    zkh.wait_until(lambda: mc.connected and mc._connection._socket is not None and
-                   mc._connection._socket.getpeername()[1] == other.client_port,
-                   30, what="the client to reconnect to the other server")
+    wait(lambda: mc.connected and mc._connection._socket is not None and
+         mc._connection._socket.getpeername()[1] == other.client_port,
+         30, "the client to reconnect to the other server")
     assert mc.client_id[0] == sid_before
     mc.sync("/")
     assert mc.exists("/mover-eph") is not None
@@ -220,7 +230,7 @@ def main():
         c2.exists("/doomed", watch=lambda ev: gone.append(ev))
     p.kill()
     p.wait()
-    zkh.wait_until(lambda: len(gone) == len(cs), 20, what="/doomed deleted on every server")
+    wait(lambda: len(gone) == len(cs), 20, "/doomed deleted on every server")
     assert all(ev.type == "DELETED" for ev in gone), gone
     for c2 in cs.values():
         c2.sync("/")
@@ -259,7 +269,7 @@ def main():
             ds.add(h)
         return ds
     nc.sync("/")
-    zkh.wait_until(lambda: (digests() or set()).__len__() == 1, 20, what="the same tree digest on every server")
+    wait(lambda: (digests() or set()).__len__() == 1, 20, "the same tree digest on every server")
     oc = client(old.addr())
     oc.sync("/")
     assert oc.exists("/after-leader-kill") is not None
@@ -279,7 +289,7 @@ def main():
     for s in voters:
         by_id[s].kill9()
     pending = [lc.create_async("/tentative-%d" % i, b"") for i in range(5)]
-    zkh.wait_until(lambda: "Zxid" in by_id[leader].fourlw("srvr"), 5, what="the leader to answer")
+    wait(lambda: "Zxid" in by_id[leader].fourlw("srvr"), 5, "the leader to answer")
     time.sleep(0.3)   # let it log them (nothing observable: they are never acknowledged)
     by_id[leader].kill9()
     lc.stop()
@@ -294,7 +304,7 @@ def main():
     by_id[leader].start()
     wait_for_leader(members)
     tc.sync("/")
-    zkh.wait_until(lambda: (digests() or set()).__len__() == 1, 20, what="the same tree digest on every server")
+    wait(lambda: (digests() or set()).__len__() == 1, 20, "the same tree digest on every server")
     rc = client(by_id[leader].addr())
     rc.sync("/")
     kids = rc.get_children("/")
@@ -306,6 +316,37 @@ def main():
     tc.close()
     rc.stop()
     rc.close()
+
+    # --- snapshot sync: a follower and the observer miss many txns; the others snapshot and
+    # restart, so their logs start after what the two have: they get the leader's snapshot
+    leader = wait_for_leader(members)
+    behind = [s for s in (1, 2, 3) if s != leader][0]
+    up = [s for s in (1, 2, 3) if s != behind]
+    by_id[behind].kill9()
+    by_id[4].kill9()
+    sc = client(",".join(by_id[s].addr() for s in up))
+    for i in range(120):
+        sc.create("/snap-%03d" % i, b"y" * 50)
+    sc.stop()
+    sc.close()
+    for s in up:
+        by_id[s].kill9()
+    for s in up:
+        by_id[s].start()
+    wait_for_leader([by_id[s] for s in up])
+    by_id[behind].start()
+    by_id[4].start()
+    wait_for_leader(members)
+    for s in (behind, 4):
+        bc = client(by_id[s].addr())
+        bc.sync("/")
+        assert len([k for k in bc.get_children("/") if k.startswith("snap-")]) == 120
+        bc.create("/written-via-%d" % s, b"")
+        bc.stop()
+        bc.close()
+        with open(os.path.join(by_id[s].dir, "server.log"), "rb") as f:
+            assert b"installing the leader's snapshot" in f.read(), s
+    wait(lambda: (digests() or set()).__len__() == 1, 20, "the same tree digest on every server")
 
 
 if __name__ == "__main__":
