@@ -45,11 +45,14 @@ class Member:
         os.makedirs(os.path.join(self.dir, "data"))
         with open(os.path.join(self.dir, "data", "myid"), "w") as f:
             f.write("%d\n" % sid)
+        self.pick_ports()
+        self.proc = None
+        self.logf = None
+
+    def pick_ports(self):
         self.client_port = zkh.free_port()
         self.quorum_port = zkh.free_port()
         self.election_port = zkh.free_port()
-        self.proc = None
-        self.logf = None
 
     def server_line(self):
         return "server.%d=127.0.0.1:%d:%d%s" % (self.sid, self.quorum_port, self.election_port,
@@ -134,7 +137,9 @@ def wait(pred, timeout, what):
 
 def wait_for_leader(members, timeout=30):
     def check():
-        modes = {m.sid: m.mode() for m in members if m.alive()}
+        if not all(m.alive() for m in members):
+            return None   # a member exited: its log says why (shown on timeout)
+        modes = {m.sid: m.mode() for m in members}
         leaders = [s for s, md in modes.items() if md == "leader"]
         ok = len(leaders) == 1 and all(md in ("leader", "follower", "observer") for md in modes.values())
         return leaders[0] if ok else None
@@ -159,10 +164,26 @@ def main():
     import atexit
     atexit.register(cleanup)
 
-    lines = [m.server_line() for m in members]
-    for m in members:
-        m.write_config(lines)
-        m.start()
+    # Ports come from free_port(): another process (a parallel test, an outgoing
+    # connection) may take one before the server binds it. Then all start again elsewhere.
+    for attempt in range(3):
+        lines = [m.server_line() for m in members]
+        for m in members:
+            m.write_config(lines)
+            m.start()
+        try:
+            zkh.wait_until(lambda: not all(m.alive() for m in members) or
+                           all(m.mode() in ("leader", "follower", "observer") for m in members),
+                           30, interval=0.1, what="the ensemble to start")
+        except TimeoutError:
+            pass
+        if all(m.alive() for m in members):
+            break
+        zkh.log("a server did not start (port taken?); again on other ports:\n" +
+                "\n".join(m.log_tail(3) for m in members if not m.alive()))
+        for m in members:
+            m.kill9()
+            m.pick_ports()
     leader = wait_for_leader(members)
     zkh.log("leader is server.%d" % leader)
     modes = {m.sid: m.mode() for m in members}
