@@ -303,8 +303,8 @@ static int leader_handle(coord_t *c, int from, const fwd_t *f)
             if (f->touches[i].timeout > 0)
                 s->timeout = f->touches[i].timeout;
             s->expires_at_ms = now + s->timeout;
-            if (f->touches[i].attach || s->owner < 0)
-                set_owner(c, s, from);
+            if (f->touches[i].attach)
+                set_owner(c, s, from);   /* a reconnect; plain activity never moves a session */
         }
         return 0;
     case FWD_SYNC:
@@ -337,6 +337,10 @@ static int leader_handle(coord_t *c, int from, const fwd_t *f)
         session_t *s = hmap_get64(&c->sessions, (uint64_t)f->session_id);
         if (!s || (s->closing && f->op != ZOO_CLOSE_OP))
             return ZSESSIONEXPIRED;
+        /* As ZooKeeper's leader: a write from a server the session has left */
+        if (s->owner >= 0 && s->owner != from)
+            return ZSESSIONMOVED;
+        s->owner = from;
         if (f->op == ZOO_CLOSE_OP)
             s->closing = true;
         s->expires_at_ms = now + s->timeout;

@@ -7,7 +7,8 @@ Checked with kazoo (real client, unchanged):
   - writes through a follower and through the observer are visible everywhere after sync,
     and a watch set on one server fires for a write made through another;
   - a session moves to another server with its id (multi-host connect string; the server
-    it was on is killed) and keeps its ephemeral node;
+    it was on is killed) and keeps its ephemeral node; when the old connection is still
+    open, it is closed or its writes fail with SESSIONMOVED (raw protocol);
   - an ephemeral node disappears on every server when its session expires (the client
     process is killed), exactly once;
   - kill -9 of the leader: a new one is elected, every acknowledged write survives, and
@@ -31,6 +32,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import zkharness as zkh  # noqa: E402
+import zkraw  # noqa: E402
 
 from kazoo.client import KazooClient  # noqa: E402
 
@@ -236,6 +238,25 @@ def main():
     mover_home.start()
     wait_for_leader(members)
     cs[mover_home.sid] = client(mover_home.addr())
+
+    # the same with the old connection still open (raw protocol: a client that moved on)
+    ra = zkraw.connect(by_id[followers[0]].client_port)
+    assert ra.call(zkraw.OP_CREATE, zkraw.create_body("/raw-moved", b"1"))[0] == 0
+    rb = zkraw.RawConn(by_id[followers[1]].client_port)
+    rb.handshake(session_id=ra.session_id, passwd=ra.passwd, last_zxid=ra.last_zxid)
+    assert rb.session_id == ra.session_id
+    assert rb.call(zkraw.OP_SETDATA, zkraw.setdata_body("/raw-moved", b"new"))[0] == 0
+    try:
+        err = ra.call(zkraw.OP_SETDATA, zkraw.setdata_body("/raw-moved", b"old"), timeout=5)[0]
+        assert err == -118, err   # SESSIONMOVED
+    except zkraw.Closed:
+        pass
+    assert rb.call(zkraw.OP_SYNC, zkraw.ustr("/raw-moved"))[0] == 0
+    err, body = rb.call(zkraw.OP_GETDATA, zkraw.path_watch_body("/raw-moved"))
+    assert err == 0 and zkraw.parse_buffer(body)[0] == b"new", body
+    rb.call(zkraw.OP_CLOSE)
+    ra.close()
+    rb.close()
 
     # --- an ephemeral disappears everywhere when its session expires
     code = ("import sys,time\nfrom kazoo.client import KazooClient\n"
