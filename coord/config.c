@@ -12,7 +12,7 @@
 
 /* Keys ZooKeeper accepts that Gregor reads but does not act on (yet); not "unknown". */
 static const char *accepted_keys[] = {
-    "electionAlg", "quorumListenOnAllIPs", "admin.enableServer", "admin.serverPort", "admin.serverAddress",
+    "electionAlg", "admin.enableServer", "admin.serverPort", "admin.serverAddress",
     "localSessionsEnabled", "localSessionsUpgradingEnabled", "globalOutstandingLimit", "leaderServes",
     "cnxTimeout", "syncEnabled", "secureClientPort", "secureClientPortAddress", "clientPortListenBacklog",
     "metricsProvider.className", "metricsProvider.httpPort", "snapSizeLimitInKb", "audit.enable",
@@ -119,6 +119,7 @@ static int read_myid(coord_config_t *cfg, char *err, size_t errlen)
         return -1;
     }
     cfg->my_id = (int)id;
+    cfg->has_myid = true;
     return 0;
 }
 
@@ -157,6 +158,7 @@ int coord_config_load(coord_config_t *cfg, const char *path, char *err, size_t e
         {"standaloneEnabled", CFG_BOOL, &cfg->standalone_enabled, "true", 0, -1},
         {"superDigest", CFG_STRING, &cfg->super_digest, NULL, 0, -1},
         {"peerType", CFG_STRING, &cfg->peer_type, "participant", 0, -1},
+        {"quorumListenOnAllIPs", CFG_BOOL, &cfg->quorum_listen_all, "true", 0, -1},
     };
     int rc = cfg_bind(&p, spec, sizeof spec / sizeof spec[0], err, errlen);
     if (rc == 0)
@@ -205,13 +207,34 @@ int coord_config_load(coord_config_t *cfg, const char *path, char *err, size_t e
         }
     }
     if (rc == 0 && cfg->nservers > 1) {
-        bool found = false;
+        const coord_peer_t *me = NULL;
+        for (int i = 0; i < cfg->nservers; i++) {
+            for (int j = 0; j < i && rc == 0; j++)
+                if (cfg->servers[i].id == cfg->servers[j].id) {
+                    snprintf(err, errlen, "server.%d is listed twice in %s", cfg->servers[i].id, path);
+                    rc = -1;
+                }
+            if (cfg->servers[i].id == cfg->my_id)
+                me = &cfg->servers[i];
+        }
+        int voters = 0;
         for (int i = 0; i < cfg->nservers; i++)
-            found |= cfg->servers[i].id == cfg->my_id;
-        if (!found) {
+            voters += !cfg->servers[i].observer;
+        if (rc == 0 && !cfg->has_myid) {
+            snprintf(err, errlen, "%s lists %d servers but %s/myid is missing (it must hold this server's id N "
+                     "of its server.N line)", path, cfg->nservers, cfg->data_dir);
+            rc = -1;
+        } else if (rc == 0 && !me) {
             snprintf(err, errlen, "this server's id %d (from %s/myid) is not among the server.N lines of %s",
                      cfg->my_id, cfg->data_dir, path);
             rc = -1;
+        } else if (rc == 0 && voters == 0) {
+            snprintf(err, errlen, "%s lists only observers; an ensemble needs voting participants", path);
+            rc = -1;
+        } else if (rc == 0 && me->observer != !strcmp(cfg->peer_type, "observer")) {
+            /* ZooKeeper: the server list wins */
+            LOG_W("config", "%s: peerType=%s but server.%d is a%s in the server list; using the server list",
+                  path, cfg->peer_type, cfg->my_id, me->observer ? "n observer" : " participant");
         }
     }
     if (rc == 0) {

@@ -3,7 +3,11 @@
  * Keys and defaults follow ZooKeeper 3.8 where they exist (see docs/operations.md);
  * where ZooKeeper's default hurts users, Gregor's differs and says so:
  *   - autopurge is on (keep 3 snapshots, purge every hour), so disks do not fill up;
- *   - the safe read-only four-letter words are enabled by default. */
+ *   - the safe read-only four-letter words are enabled by default;
+ *   - quorumListenOnAllIPs defaults to true: the quorum and election ports are bound on
+ *     all addresses, so the same zoo.cfg works when a server's own name resolves to an
+ *     address it does not have (Docker, NAT); quorumListenOnAllIPs=false binds the
+ *     address of this server's server.N line. */
 #ifndef GREGOR_COORD_CONFIG_H
 #define GREGOR_COORD_CONFIG_H
 
@@ -46,7 +50,10 @@ typedef struct coord_config_s {
     bool standalone_enabled;
     char *super_digest;        /* "super:<base64 sha1>" or NULL */
     char *peer_type;           /* "participant" | "observer" */
+    bool quorum_listen_all;    /* quorumListenOnAllIPs: bind the quorum/election ports on all
+                                  addresses (Gregor's default: true; ZooKeeper's: false) */
     int my_id;                 /* from dataDir/myid, 0 if none */
+    bool has_myid;             /* the myid file exists */
     coord_peer_t servers[COORD_MAX_SERVERS];
     int nservers;
 } coord_config_t;
@@ -55,7 +62,7 @@ typedef struct coord_config_s {
  * are logged as warnings. */
 int coord_config_load(coord_config_t *cfg, const char *path, char *err, size_t errlen);
 void coord_config_free(coord_config_t *cfg);
-/* True when the configuration describes a single server (no server.N lines, or only our own). */
+/* True when the configuration describes a single server (no server.N lines, or only one). */
 bool coord_config_standalone(const coord_config_t *cfg);
 /* Whether a four-letter word is allowed by 4lw.commands.whitelist. */
 bool coord_config_4lw_allowed(const coord_config_t *cfg, const char *cmd);

@@ -1,5 +1,8 @@
-/* coord_int.h — private to gregor-coord: the node context shared by node.c (write
- * pipeline, recovery, timers), server.c (client connections) and fourlw.c.
+/* coord_int.h — private to gregor-coord: the node context shared by node.c (the
+ * driver of the quorum core: recovery, the ready loop, the leader's request handling,
+ * sessions and timers), server.c (client connections) and fourlw.c.
+ *
+ * A standalone server is a quorum of one and takes the same path as an ensemble member.
  *
  * Threads: one. Everything here runs on the node's libevent loop. */
 #ifndef GREGOR_COORD_INT_H
@@ -14,6 +17,8 @@
 #include "coord/acl.h"
 #include "coord/config.h"
 #include "coord/datatree.h"
+#include "coord/fwd.h"
+#include "coord/peer_net.h"
 #include "coord/prep.h"
 #include "coord/txnlog.h"
 #include "coord/watch.h"
@@ -28,13 +33,15 @@ typedef struct session_s session_t;
 typedef struct coord_s coord_t;
 
 /* A request of one connection, kept in arrival order until its reply is sent. */
-typedef enum { REQ_QUEUED_READ, REQ_PENDING_WRITE, REQ_DONE } req_state_t;
+typedef enum { REQ_QUEUED_READ, REQ_PENDING_WRITE, REQ_PENDING_SYNC, REQ_DONE } req_state_t;
 typedef struct req_s {
     struct req_s *next;
     req_state_t state;
     int32_t xid;
     int32_t op;
-    int64_t zxid;              /* pending write: the zxid of its txn */
+    int64_t zxid;              /* pending sync: answer once this zxid is applied (-1: not
+                                  known yet, the leader has not answered) */
+    int64_t sync_id;           /* pending sync forwarded to the leader */
     zreq_body_t req;           /* queued read: its decoded body */
     buf_t reply;               /* REQ_DONE: the whole framed reply */
     int64_t start_us;
@@ -74,14 +81,29 @@ struct session_s {
     acl_auth_t auth;
     bool closing;              /* a closeSession txn is in flight */
     bool committed;            /* its createSession txn has been applied */
+    bool touched;              /* learner: activity since the last TOUCH to the leader */
+    bool attached;             /* learner: (re)connected here since the last TOUCH */
+    int owner;                 /* leader: the server its client is connected to (-1 unknown) */
 };
 
-/* A proposal in flight: logged and/or awaiting commit, applied in zxid order. */
-typedef struct proposal_s {
-    struct proposal_s *next;
+/* Leader: a proposal this server made, until it is applied (to fail its request if
+ * the log write fails). */
+typedef struct inflight_s {
+    struct inflight_s *next;
     int64_t zxid;
-    buf_t txn;
-} proposal_t;
+    int64_t session_id;
+    int32_t cxid;
+    int32_t op;
+    int from;                  /* server whose client sent it */
+} inflight_t;
+
+/* Leader: a request that waits until the tree holds the history the leader started
+ * its epoch with (so prep validates against the right state). */
+typedef struct deferred_s {
+    struct deferred_s *next;
+    int from;
+    buf_t payload;             /* fwd_encode bytes */
+} deferred_t;
 
 struct coord_s {
     coord_config_t *cfg;
@@ -90,6 +112,7 @@ struct coord_s {
     prep_t *prep;
     watchmgr_t *watches;
     zab_t *zab;
+    peer_net_t *net;           /* NULL for a standalone server */
     txnlog_t *log;
     char *snap_dir;            /* <dataDir>/version-2 is made by snap/txnlog */
     hmap_t sessions;           /* id -> session_t* */
@@ -99,10 +122,20 @@ struct coord_s {
     int nclosed;               /* connections waiting for coord_server_reap */
     struct evconnlistener *listener;
     struct event *tick_ev;
+    struct event *zab_ev;
     struct event *purge_ev;
-    proposal_t *prop_head, *prop_tail;   /* proposed, not yet applied */
-    int64_t last_logged;       /* highest zxid durably in the log */
+    inflight_t *inflight_head, *inflight_tail;   /* leader: proposed, not yet applied */
+    deferred_t *deferred_head, *deferred_tail;   /* leader: requests waiting for lead_floor */
+    int64_t lead_floor;        /* leader: prep only once the tree is at least here */
     int64_t next_session_id;
+    int64_t next_sync_id;
+    int npending_syncs;        /* requests in REQ_PENDING_SYNC, all connections */
+    /* the role the driver last acted on */
+    zab_role_t role;
+    bool serving;
+    int leader;
+    uint32_t epoch;
+    bool ensemble;             /* more than one member configured */
     int64_t txns_since_snap;
     int64_t snap_threshold;
     int64_t last_container_check_ms;
@@ -114,15 +147,25 @@ struct coord_s {
 };
 
 /* node.c */
+/* Recovers the state from dataDir, opens the quorum core (and, in an ensemble, the
+ * peer links), and runs the first ready loop (a standalone server is leader then). */
 int coord_node_open(coord_t *c, char *err, size_t errlen);
 void coord_node_close(coord_t *c);
-/* Proposes a txn built by prep (consumes txn). Returns the zxid, or -1 if not leading. */
-int64_t coord_propose(coord_t *c, buf_t *txn);
-/* Runs once per event-loop turn: syncs the log, commits and applies what can be. */
+/* Runs once per event-loop turn: executes what the quorum core decided, syncs the log
+ * once (group commit), reports durability and executes again (apply -> replies). */
 void coord_after_events(coord_t *c);
 int64_t coord_last_zxid(const coord_t *c);
+/* May this server take client sessions and requests now? */
+bool coord_serving(const coord_t *c);
 session_t *coord_session_new(coord_t *c, int64_t id, int32_t timeout, const char *ip);
 void coord_session_touch(coord_t *c, session_t *s);
+/* A client request that goes through the leader: f->kind is FWD_WRITE (closeSession
+ * included), FWD_CREATE_SESSION or FWD_SYNC. On the leader it is prepped and proposed
+ * (or deferred); on a learner it is forwarded. f is only read. Returns 0, or a ZooKeeper
+ * error code (ZCONNECTIONLOSS when there is no serving leader) to answer at once. */
+int coord_submit(coord_t *c, const fwd_t *f);
+/* A session (re)connected to this server (reconnect with its id): tell the leader. */
+void coord_session_attached(coord_t *c, session_t *s);
 void coord_session_password(int64_t session_id, uint8_t out[16]);
 /* Takes a snapshot now (also used at start-up after replay). */
 int coord_snapshot(coord_t *c);
@@ -137,12 +180,19 @@ void coord_server_close_idle(coord_t *c, int64_t now_mono_ms);
 void coord_server_reap(coord_t *c);
 /* Delivers a watch notification to a session's connection, if it has one. */
 void coord_notify(void *ctx, int64_t session_id, int32_t type, const char *path);
-/* A write the connection was waiting for has been applied. */
-void conn_write_applied(conn_t *conn, int64_t zxid, int32_t err, const buf_t *body);
+/* A write of conn's session has been applied: it answers the first pending write of the
+ * connection if its xid is cxid (writes of one session commit in order). */
+void conn_write_applied(conn_t *conn, int32_t cxid, int64_t zxid, int32_t err, const buf_t *body);
 /* The createSession txn of conn's session has been applied. */
 void conn_session_established(conn_t *conn);
-/* The proposal could not be made durable: fail the waiting request. */
-void conn_write_failed(conn_t *conn, int64_t zxid, int32_t err);
+/* The write with xid cxid will not be applied: answer it with err. */
+void conn_write_failed(conn_t *conn, int32_t cxid, int32_t err);
+/* The leader answered a forwarded sync: the request waits for zxid to be applied. */
+void coord_sync_target(coord_t *c, int64_t sync_id, int64_t zxid);
+/* Answers every pending sync whose zxid has been applied (after each apply). */
+void coord_server_syncs_applied(coord_t *c);
+/* Stops serving: closes every client connection (clients move to another server). */
+void coord_server_drop_clients(coord_t *c, const char *why);
 
 /* fourlw.c */
 bool fourlw_is_command(const uint8_t *p);

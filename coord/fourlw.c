@@ -87,10 +87,21 @@ void fourlw_execute(coord_t *c, conn_t *conn, const char *cmd, buf_t *out)
         return;
     }
     const coord_config_t *cfg = c->cfg;
+    static const char *const need_serving[] = {"srvr", "stat", "mntr", "cons", "dump", "wchs",
+                                               "wchc", "wchp", "hash", "crst", "srst"};
+    if (!coord_serving(c)) {
+        /* As ZooKeeper while it has no quorum (looking, or syncing with a leader). */
+        for (size_t i = 0; i < sizeof need_serving / sizeof *need_serving; i++) {
+            if (!strcmp(cmd, need_serving[i])) {
+                buf_puts(out, "This ZooKeeper instance is not currently serving requests\n");
+                return;
+            }
+        }
+    }
     if (!strcmp(cmd, "ruok")) {
         buf_puts(out, "imok");
     } else if (!strcmp(cmd, "isro")) {
-        buf_puts(out, "rw");
+        buf_puts(out, coord_serving(c) ? "rw" : "null");
     } else if (!strcmp(cmd, "srvr")) {
         put_version(out);
         put_latency_block(c, out);
@@ -123,9 +134,24 @@ void fourlw_execute(coord_t *c, conn_t *conn, const char *cmd, buf_t *out)
         buf_puts(out, "clientPortListenBacklog=-1\n");
         buf_printf(out, "serverId=%d\n", cfg->my_id);
         if (!coord_config_standalone(cfg)) {
-            buf_printf(out, "initLimit=%d\nsyncLimit=%d\nelectionAlg=3\nelectionPort=-1\nquorumPort=-1\n"
+            const coord_peer_t *me = NULL;
+            for (int i = 0; i < cfg->nservers; i++)
+                if (cfg->servers[i].id == cfg->my_id)
+                    me = &cfg->servers[i];
+            buf_printf(out, "initLimit=%d\nsyncLimit=%d\nelectionAlg=3\nelectionPort=%d\nquorumPort=%d\n"
                             "peerType=%d\n",
-                       cfg->init_limit, cfg->sync_limit, strcmp(cfg->peer_type, "observer") ? 0 : 1);
+                       cfg->init_limit, cfg->sync_limit, me ? me->election_port : -1, me ? me->quorum_port : -1,
+                       me && me->observer ? 1 : 0);
+            buf_puts(out, "membership: \n");
+            for (int i = 0; i < cfg->nservers; i++) {
+                const coord_peer_t *p = &cfg->servers[i];
+                buf_printf(out, "server.%d=%s:%d:%d:%s", p->id, p->host, p->quorum_port, p->election_port,
+                           p->observer ? "observer" : "participant");
+                if (p->client_port)
+                    buf_printf(out, ";%s:%d", p->client_addr ? p->client_addr : "0.0.0.0", p->client_port);
+                buf_puts(out, "\n");
+            }
+            buf_puts(out, "version=0\n");
         }
     } else if (!strcmp(cmd, "envi")) {
         char host[256] = "localhost";
@@ -174,9 +200,15 @@ void fourlw_execute(coord_t *c, conn_t *conn, const char *cmd, buf_t *out)
         buf_printf(out, "zk_max_fsync_time_us\t%" PRId64 "\n", ls.max_sync_us);
         buf_printf(out, "zk_data_dir_size\t%" PRId64 "\n", snap_dir_bytes(cfg->data_dir));
         buf_printf(out, "zk_log_dir_size\t%" PRId64 "\n", txnlog_dir_bytes(cfg->data_log_dir));
-        if (zab_role(c->zab) == ZAB_LEADING && zab_voter_count(c->zab) > 1) {
-            buf_printf(out, "zk_learners\t0\nzk_synced_followers\t0\nzk_synced_non_voting_followers\t0\n"
-                            "zk_pending_syncs\t0\n");
+        if (zab_role(c->zab) == ZAB_LEADING && c->ensemble) {
+            zab_stats_t st;
+            zab_stats(c->zab, &st);
+            buf_printf(out, "zk_learners\t%d\n", st.learners);
+            buf_printf(out, "zk_followers\t%d\n", st.learners);   /* 3.4's name, still read by monitors */
+            buf_printf(out, "zk_synced_followers\t%d\n", st.synced_followers);
+            buf_printf(out, "zk_synced_non_voting_followers\t%d\n", st.synced_observers);
+            buf_printf(out, "zk_synced_observers\t%d\n", st.synced_observers);
+            buf_printf(out, "zk_pending_syncs\t%d\n", st.pending_syncs);
         }
     } else if (!strcmp(cmd, "wchs")) {
         int watching = 0;

@@ -2,8 +2,12 @@
  *
  *   gregor-coord CONFIG        (CONFIG in zoo.cfg format)
  *
- * One thread, one libevent loop. After every loop turn the node syncs its log once
- * and applies what committed (group commit), then frees closed connections. */
+ * With server.N lines in CONFIG (and dataDir/myid) it is a member of an ensemble;
+ * without, a standalone server (a quorum of one, same code path).
+ *
+ * One thread, one libevent loop. After every loop turn the node executes what the
+ * quorum core decided, syncs its log once (group commit), applies what committed,
+ * then frees closed connections. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,13 +41,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "gregor-coord: %s\n", err);
         return 2;
     }
-    if (!coord_config_standalone(&cfg)) {
-        fprintf(stderr, "gregor-coord: %s lists %d servers, but this version runs a single server only "
-                        "(ensembles come next); remove the server.N lines\n",
-                argv[1], cfg.nservers);
-        coord_config_free(&cfg);
-        return 2;
-    }
     evloop_t *loop = evloop_new();
     struct event_base *base = evloop_base(loop);
     coord_t c;
@@ -59,8 +56,9 @@ int main(int argc, char **argv)
         coord_config_free(&cfg);
         return 1;
     }
-    LOG_I("coord", "serving clients on %s:%d (standalone, dataDir %s) in %lld ms",
-          cfg.client_port_address ? cfg.client_port_address : "0.0.0.0", cfg.client_port, cfg.data_dir,
+    LOG_I("coord", "listening for clients on %s:%d (%s, dataDir %s) in %lld ms",
+          cfg.client_port_address ? cfg.client_port_address : "0.0.0.0", cfg.client_port,
+          coord_config_standalone(&cfg) ? "standalone" : "ensemble member", cfg.data_dir,
           (long long)(clock_mono_ms() - t0));
     evloop_add_hook(loop, after_events, &c);
     evloop_run(loop);

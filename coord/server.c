@@ -168,59 +168,85 @@ static void execute_read(conn_t *conn, req_t *r)
 
 /* ---- writes ---- */
 
-/* Proposes a write. body is the decoded request (NULL when it did not decode: the
- * write then becomes an error txn with decode_err, taking a zxid as in ZooKeeper). */
-static void submit_write(conn_t *conn, int32_t xid, int32_t op, const zreq_body_t *body, int decode_err)
+/* Hands a write to the leader (here or via forwarding). body/len are the request bytes
+ * after the RequestHeader, as received: the leader decodes and preps them (a body that
+ * does not decode becomes an error txn, taking a zxid, as in ZooKeeper). */
+static void submit_write(conn_t *conn, int32_t xid, int32_t op, const uint8_t *body, size_t len)
 {
     coord_t *c = conn->coord;
     session_t *s = conn->sess;
-    int64_t zxid = zab_propose(c->zab);
     req_t *r = req_append(conn, REQ_PENDING_WRITE, xid, op);
-    if (zxid < 0) {
-        put_reply(&r->reply, xid, coord_last_zxid(c), ZCONNECTIONLOSS, NULL, 0);
-        r->state = REQ_DONE;
-        return;
-    }
-    r->zxid = zxid;
     r->close_after = op == ZOO_CLOSE_OP;
-    prep_ctx_t ctx = {.session_id = s->id, .auth = &s->auth, .zxid = zxid, .now_ms = clock_wall_ms(), .cxid = xid,
-                      .saw_nul = body && body->saw_nul};
-    buf_t txn = BUF_INIT;
-    if (decode_err)
-        prep_error(c->prep, &ctx, decode_err, &txn);
-    else
-        prep_request(c->prep, &ctx, op, body ? body->body : NULL, &txn);
-    if (coord_propose(c, &txn) < 0) {
-        put_reply(&r->reply, xid, coord_last_zxid(c), ZSYSTEMERROR, NULL, 0);
+    fwd_t f = {.kind = FWD_WRITE, .session_id = s->id, .cxid = xid, .op = op, .auth = s->auth};
+    f.body.data = (uint8_t *)body;
+    f.body.len = (int32_t)len;
+    int err = coord_submit(c, &f);
+    if (err) {
+        put_reply(&r->reply, xid, coord_last_zxid(c), err, NULL, 0);
         r->state = REQ_DONE;
+        r->close_after = false;
+        if (op == ZOO_CLOSE_OP && s)
+            s->closing = false;
     }
 }
 
-void conn_write_applied(conn_t *conn, int64_t zxid, int32_t err, const buf_t *body)
+void conn_write_applied(conn_t *conn, int32_t cxid, int64_t zxid, int32_t err, const buf_t *body)
 {
     for (req_t *r = conn->head; r; r = r->next) {
-        if (r->state == REQ_PENDING_WRITE && r->zxid == zxid) {
-            put_reply(&r->reply, r->xid, zxid, err, err && r->op != ZOO_MULTI_OP ? NULL : body->data,
-                      err && r->op != ZOO_MULTI_OP ? 0 : body->len);
-            r->state = REQ_DONE;
-            conn->last_zxid = zxid;
-            break;
+        if (r->state != REQ_PENDING_WRITE)
+            continue;
+        if (r->xid != cxid) {
+            /* not this connection's: a txn of the session sent through another connection */
+            LOG_D(SUB, "txn 0x%" PRIx64 " (cxid %d) is not the pending write %d of %s:%d", (uint64_t)zxid, cxid,
+                  r->xid, conn->ip, conn->port);
+            return;
         }
+        put_reply(&r->reply, r->xid, zxid, err, err && r->op != ZOO_MULTI_OP ? NULL : body->data,
+                  err && r->op != ZOO_MULTI_OP ? 0 : body->len);
+        r->state = REQ_DONE;
+        conn->last_zxid = zxid;
+        break;
     }
     conn_flush(conn);
 }
 
-void conn_write_failed(conn_t *conn, int64_t zxid, int32_t err)
+void conn_write_failed(conn_t *conn, int32_t cxid, int32_t err)
 {
     for (req_t *r = conn->head; r; r = r->next) {
-        if (r->state == REQ_PENDING_WRITE && r->zxid == zxid) {
+        if (r->state == REQ_PENDING_WRITE && r->xid == cxid) {
             put_reply(&r->reply, r->xid, coord_last_zxid(conn->coord), err, NULL, 0);
             r->state = REQ_DONE;
+            if (r->close_after && conn->sess)
+                conn->sess->closing = false;
             r->close_after = false;
             break;
         }
     }
     conn_flush(conn);
+}
+
+/* ---- sync ---- */
+
+void coord_sync_target(coord_t *c, int64_t sync_id, int64_t zxid)
+{
+    for (conn_t *conn = c->conns; conn; conn = conn->next) {
+        for (req_t *r = conn->head; r; r = r->next) {
+            if (r->state == REQ_PENDING_SYNC && r->sync_id == sync_id) {
+                r->zxid = zxid;
+                conn_flush(conn);
+                return;
+            }
+        }
+    }
+}
+
+void coord_server_syncs_applied(coord_t *c)
+{
+    if (!c->npending_syncs)
+        return;
+    for (conn_t *conn = c->conns; conn; conn = conn->next)
+        if (conn->head && conn->head->state == REQ_PENDING_SYNC)
+            conn_flush(conn);
 }
 
 /* Sends every finished reply at the head of the FIFO; runs queued reads that reach the head. */
@@ -229,6 +255,13 @@ static void conn_flush(conn_t *conn)
     coord_t *c = conn->coord;
     while (conn->head) {
         req_t *r = conn->head;
+        if (r->state == REQ_PENDING_SYNC) {
+            /* sync: once everything the leader had proposed before it is applied here */
+            if (!conn->sess || r->zxid < 0 || coord_last_zxid(c) < r->zxid)
+                break;
+            c->npending_syncs--;
+            execute_read(conn, r);
+        }
         if (r->state == REQ_QUEUED_READ) {
             if (!conn->sess)
                 break;
@@ -305,6 +338,12 @@ static int handle_connect(conn_t *conn, const uint8_t *p, size_t n)
         return -1;
     }
     conn->had_readonly = req.hasReadOnly;
+    if (!coord_serving(c)) {
+        /* As ZooKeeper when it is not running: close; the client tries another server. */
+        LOG_D(SUB, "not serving: closing the connection from %s:%d", conn->ip, conn->port);
+        free(req.passwd.data);
+        return -1;
+    }
     int64_t last = coord_last_zxid(c);
     if (req.lastZxidSeen > last) {
         LOG_W(SUB, "Refusing session request for client %s:%d as it has seen zxid 0x%" PRIx64
@@ -346,6 +385,7 @@ static int handle_connect(conn_t *conn, const uint8_t *p, size_t n)
         acl_auth_free(&s->auth);
         acl_auth_init(&s->auth, conn->ip);
         coord_session_touch(c, s);
+        coord_session_attached(c, s);
         conn_session_established(conn);
         return 0;
     }
@@ -355,14 +395,16 @@ static int handle_connect(conn_t *conn, const uint8_t *p, size_t n)
     s->conn = conn;
     conn->sess = s;
     conn->state = CONN_CONNECTING;
-    int64_t zxid = zab_propose(c->zab);
-    if (zxid < 0)
+    /* answered when the createSession txn is applied here */
+    fwd_t f = {.kind = FWD_CREATE_SESSION, .session_id = sid, .timeout = timeout, .auth = s->auth};
+    if (coord_submit(c, &f)) {
+        conn->sess = NULL;
+        s->conn = NULL;
+        hmap_del64(&c->sessions, (uint64_t)sid);
+        acl_auth_free(&s->auth);
+        free(s);
         return -1;
-    prep_ctx_t ctx = {.session_id = sid, .auth = &s->auth, .zxid = zxid, .now_ms = clock_wall_ms(), .cxid = 0};
-    buf_t txn = BUF_INIT;
-    prep_create_session(c->prep, &ctx, timeout, &txn);
-    if (coord_propose(c, &txn) < 0)
-        return -1;
+    }
     return 0;
 }
 
@@ -423,6 +465,29 @@ static int handle_request(conn_t *conn, const uint8_t *p, size_t n)
         conn_flush(conn);
         return 0;
     }
+    if (h.type == ZOO_SYNC_OP) {
+        zreq_body_t body;
+        int err = zreq_decode(h.type, &jr, &body);
+        if (err) {
+            reply_now(conn, h.xid, err);
+            return 0;
+        }
+        req_t *r = req_append(conn, REQ_PENDING_SYNC, h.xid, h.type);
+        r->req = body;
+        r->zxid = -1;
+        r->sync_id = ++c->next_sync_id;
+        c->npending_syncs++;
+        fwd_t f = {.kind = FWD_SYNC, .session_id = conn->sess->id, .sync_id = r->sync_id};
+        err = coord_submit(c, &f);
+        if (err) {
+            c->npending_syncs--;
+            zreq_body_free(&r->req);
+            put_reply(&r->reply, h.xid, coord_last_zxid(c), err, NULL, 0);
+            r->state = REQ_DONE;
+        }
+        conn_flush(conn);
+        return 0;
+    }
     if (h.type == ZOO_CREATESESSION_OP) {
         reply_now(conn, h.xid, ZMARSHALLINGERROR);   /* only valid as the handshake */
         return 0;
@@ -441,9 +506,9 @@ static int handle_request(conn_t *conn, const uint8_t *p, size_t n)
         conn_flush(conn);
         return 0;
     }
-    zreq_body_t body;
-    int err = zreq_decode(h.type, &jr, &body);
     if (cls == ZREQ_READ) {
+        zreq_body_t body;
+        int err = zreq_decode(h.type, &jr, &body);
         if (err) {
             reply_now(conn, h.xid, err);
             return 0;
@@ -451,9 +516,7 @@ static int handle_request(conn_t *conn, const uint8_t *p, size_t n)
         req_t *r = req_append(conn, REQ_QUEUED_READ, h.xid, h.type);
         r->req = body;   /* executed when it reaches the head of the queue */
     } else {
-        submit_write(conn, h.xid, h.type, err ? NULL : &body, err);
-        if (!err)
-            zreq_body_free(&body);
+        submit_write(conn, h.xid, h.type, p + jr.r.pos, n - jr.r.pos);
     }
     conn_flush(conn);
     return 0;
@@ -526,6 +589,8 @@ static void conn_free(conn_t *conn)
     while (conn->head) {
         req_t *r = conn->head;
         conn->head = r->next;
+        if (r->state == REQ_PENDING_SYNC)
+            c->npending_syncs--;
         req_free(r);
     }
     if (conn->prev)
@@ -729,6 +794,19 @@ void coord_server_close_idle(coord_t *c, int64_t now_mono_ms)
             conn_close(conn);
         }
     }
+}
+
+void coord_server_drop_clients(coord_t *c, const char *why)
+{
+    int n = 0;
+    for (conn_t *conn = c->conns; conn; conn = conn->next) {
+        if (conn->state == CONN_CONNECTING || conn->state == CONN_CONNECTED) {
+            conn_close(conn);
+            n++;
+        }
+    }
+    if (n)
+        LOG_I(SUB, "closed %d client connection%s: %s", n, n == 1 ? "" : "s", why);
 }
 
 void coord_server_close_all(coord_t *c)

@@ -1622,6 +1622,14 @@ void zab_persisted(zab_t *z, int64_t zxid)
     apply_committed(z);
 }
 
+void zab_peer_down(zab_t *z, int id)
+{
+    if (is_learner(z) && z->leader == id) {
+        trace(z, "link to leader %d down", id);
+        become_looking(z);
+    }
+}
+
 void zab_log_floor(zab_t *z, int64_t zxid)
 {
     if (zxid > z->log_floor)

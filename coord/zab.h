@@ -201,6 +201,10 @@ void zab_tick(zab_t *z, int64_t now_ms);
 void zab_persisted(zab_t *z, int64_t zxid);
 /* The log holds every txn with zxid > zxid (older ones were purged). */
 void zab_log_floor(zab_t *z, int64_t zxid);
+/* The driver's connection to peer id broke: messages to or from it may have been lost.
+ * A learner whose leader that is goes back to LOOKING at once (as a ZooKeeper follower
+ * whose leader socket closes) instead of waiting syncLimit ticks. Otherwise a no-op. */
+void zab_peer_down(zab_t *z, int id);
 
 /* Leader: assigns the zxid for a new proposal. Returns -1 if not serving as leader, if
  * the counter is exhausted (a new epoch is needed), or if the previous zxid was not

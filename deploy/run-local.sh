@@ -1,67 +1,122 @@
 #!/usr/bin/env bash
 # Starts (or stops) a local Gregor cluster for trying things out: `make run` / `make stop`.
-# State lives under ./run/ (data, logs, pid files). Ports: coordinator 2181 (or COORD_PORT).
+#
+# The coordinator is a three-server ensemble on loopback, started with bin/zkServer.sh
+# and the same zoo.cfg files Apache ZooKeeper would take (server.N lines + myid):
+#   server.1  client 127.0.0.1:2181  quorum 2888  election 3888
+#   server.2  client 127.0.0.1:2182  quorum 2889  election 3889
+#   server.3  client 127.0.0.1:2183  quorum 2890  election 3890
+# (COORD_PORT moves the client ports, COORD_QUORUM_PORT / COORD_ELECTION_PORT the others;
+# COORD_SERVERS=1 runs a single standalone coordinator instead.)
+# State lives under ./run/ (run/coordN/zoo.cfg, run/coordN/data, run/logs/coordN/).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 run=$top/run
 port=${COORD_PORT:-2181}
+qport=${COORD_QUORUM_PORT:-2888}
+eport=${COORD_ELECTION_PORT:-3888}
+n=${COORD_SERVERS:-3}
+export GREGOR_COORD=${GREGOR_COORD:-$top/build/bin/gregor-coord}
 
-stop_one() { # pidfile
-    local pf=$1
-    [[ -f $pf ]] || return 0
-    local pid; pid=$(cat "$pf")
-    if kill -0 "$pid" 2>/dev/null; then
-        kill "$pid"
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$pf"
+four_letter() { # port word
+    timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1; printf "%s" "$2" >&3; cat <&3' _ "$1" "$2" \
+        2>/dev/null || true
 }
 
-ruok() { # port
-    exec 3<>"/dev/tcp/127.0.0.1/$1" 2>/dev/null || return 1
-    printf ruok >&3
-    local r; r=$(timeout 2 cat <&3 || true)
-    exec 3<&- 3>&-
-    [[ $r == imok ]]
+mode_of() { # port -> leader|follower|standalone|... (empty while not serving)
+    four_letter "$1" srvr | sed -n 's/^Mode: //p'
+}
+
+write_config() { # i
+    local i=$1 d=$run/coord$1
+    mkdir -p "$d/data"
+    echo "$i" > "$d/data/myid"
+    {
+        echo "# Written by deploy/run-local.sh (make run); see deploy/zoo-ensemble.cfg.example"
+        echo "tickTime=2000"
+        echo "initLimit=10"
+        echo "syncLimit=5"
+        echo "dataDir=$d/data"
+        echo "clientPort=$((port + i - 1))"
+        echo "clientPortAddress=127.0.0.1"
+        echo "4lw.commands.whitelist=*"
+        if [[ $n -gt 1 ]]; then
+            local k
+            for ((k = 1; k <= n; k++)); do
+                echo "server.$k=127.0.0.1:$((qport + k - 1)):$((eport + k - 1))"
+            done
+        fi
+    } > "$d/zoo.cfg"
+}
+
+connect_string() {
+    local k s=""
+    for ((k = 1; k <= n; k++)); do s+="${s:+,}127.0.0.1:$((port + k - 1))"; done
+    echo "$s"
 }
 
 case "${1:-start}" in
 start)
-    mkdir -p "$run/coord1/data" "$run/logs"
-    if [[ -f $run/coord1.pid ]] && kill -0 "$(cat "$run/coord1.pid")" 2>/dev/null; then
-        echo "gregor-coord already running (pid $(cat "$run/coord1.pid"))"
-    else
-        cat > "$run/coord1/zoo.cfg" <<CFG
-# Written by deploy/run-local.sh (make run)
-tickTime=2000
-dataDir=$run/coord1/data
-clientPort=$port
-clientPortAddress=127.0.0.1
-4lw.commands.whitelist=*
-CFG
-        nohup "$top/build/bin/gregor-coord" "$run/coord1/zoo.cfg" >"$run/logs/coord1.log" 2>&1 &
-        echo $! > "$run/coord1.pid"
-        for _ in $(seq 100); do ruok "$port" && break; sleep 0.05; done
-        if ! ruok "$port"; then
-            echo "gregor-coord did not come up; see $run/logs/coord1.log:" >&2
-            tail -20 "$run/logs/coord1.log" >&2
+    mkdir -p "$run/logs"
+    for ((i = 1; i <= n; i++)); do
+        if [[ -f $run/coord$i/data/zookeeper_server.pid ]] &&
+            kill -0 "$(cat "$run/coord$i/data/zookeeper_server.pid")" 2>/dev/null; then
+            echo "coordinator $i already running (pid $(cat "$run/coord$i/data/zookeeper_server.pid"))"
+            continue
+        fi
+        write_config "$i"
+        mkdir -p "$run/logs/coord$i"
+        if ! ZOO_LOG_DIR=$run/logs/coord$i "$top/bin/zkServer.sh" start "$run/coord$i/zoo.cfg" >/dev/null 2>&1; then
+            echo "coordinator $i did not start; see $run/logs/coord$i/:" >&2
+            tail -20 "$run/logs/coord$i/"*.out >&2 || true
             exit 1
         fi
+    done
+    # serving: a standalone server at once, an ensemble once it elected a leader
+    ok=0
+    for _ in $(seq 200); do
+        ok=1
+        for ((i = 1; i <= n; i++)); do
+            case "$(mode_of $((port + i - 1)))" in leader | follower | standalone | observer) ;; *) ok=0 ;; esac
+        done
+        [[ $ok -eq 1 ]] && break
+        sleep 0.1
+    done
+    if [[ $ok -ne 1 ]]; then
+        echo "the coordinators did not elect a leader within 20 s; logs:" >&2
+        for ((i = 1; i <= n; i++)); do
+            echo "--- coordinator $i" >&2
+            tail -15 "$run/logs/coord$i/"*.out >&2 || true
+        done
+        exit 1
     fi
+    echo
+    echo "Gregor is running."
+    for ((i = 1; i <= n; i++)); do
+        printf "  coordinator %d: 127.0.0.1:%d  %-10s  config run/coord%d/zoo.cfg  log run/logs/coord%d/\n" \
+            "$i" $((port + i - 1)) "$(mode_of $((port + i - 1)))" "$i" "$i"
+    done
+    cs=$(connect_string)
     cat <<MSG
-
-Gregor is running.
-  coordinator (ZooKeeper protocol): 127.0.0.1:$port     log: run/logs/coord1.log
 Try:
-  bin/zkCli.sh -server 127.0.0.1:$port            # the shell (also: build/bin/gregor zk)
-  echo srvr | nc 127.0.0.1 $port                  # four-letter words
-  /usr/bin/python3 -c "from kazoo.client import KazooClient as K; z=K('127.0.0.1:$port'); z.start(); print(z.get_children('/'))"
+  bin/zkCli.sh -server $cs        # the shell (also: build/bin/gregor zk)
+  echo srvr | nc 127.0.0.1 $port                  # four-letter words (Mode: leader/follower)
+  /usr/bin/python3 -c "from kazoo.client import KazooClient as K; z=K('$cs'); z.start(); print(z.get_children('/'))"
+  bin/zkServer.sh status run/coord1/zoo.cfg       # one server; stop/start it to watch a new election
 Stop it with: make stop
 MSG
     ;;
 stop)
-    stop_one "$run/coord1.pid"
+    for d in "$run"/coord*; do
+        [[ -f $d/zoo.cfg ]] || continue
+        "$top/bin/zkServer.sh" stop "$d/zoo.cfg" >/dev/null 2>&1 || true
+    done
+    # the single-coordinator layout of earlier versions
+    if [[ -f $run/coord1.pid ]]; then
+        pid=$(cat "$run/coord1.pid")
+        kill "$pid" 2>/dev/null || true
+        rm -f "$run/coord1.pid"
+    fi
     echo "stopped"
     ;;
 *) echo "usage: $0 start|stop" >&2; exit 2 ;;
