@@ -183,9 +183,11 @@ set /w/b z
 removewatches /w/b
 removewatches /nothing
 printwatches
+sync /w
 printwatches off
 set /w/a q
 printwatches
+sync /w
 printwatches on
 get -w /w/a
 removewatches /w/a -d
@@ -374,6 +376,21 @@ def normalize(text, port):
         line = line.replace(":%d" % port, ":<PORT>")
         line = HEX_RE.sub(hexsub, line)
         out.append(line)
+    # Watch notifications are printed by zkCli's event thread, so where they land
+    # among the commands' output is a matter of timing: compare them as a sorted
+    # list after the transcript (the connection event is handled below).
+    events = []
+    i = 0
+    while i + 3 < len(out):
+        if (out[i] == "" and out[i + 1] == "WATCHER::" and out[i + 2] == "" and
+                out[i + 3].startswith("WatchedEvent ") and "type:None" not in out[i + 3]):
+            events.append(out[i + 3])
+            del out[i:i + 4]
+        else:
+            i += 1
+    if events:
+        out.append("--- watch notifications (sorted) ---")
+        out.extend(sorted(events))
     # zkCli prints the first "connected" event from its event thread, which
     # can lag behind the first commands' output: put it right after the banner
     block = ["", "WATCHER::", "", "WatchedEvent state:SyncConnected type:None path:null"]
