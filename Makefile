@@ -93,6 +93,7 @@ unit: all
 
 # The coordinator works: a coordinator that does not come up is a failure, not a skip.
 export GREGOR_REQUIRE_COORD ?= 1
+export GREGOR_REQUIRE_ENSEMBLE ?= 1
 
 integration: all
 	@tests/lib/run-dir.sh tests/integration

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/buf.h"
 #include "common/log.h"
 #include "common/props.h"
 
@@ -292,4 +293,17 @@ bool coord_config_4lw_allowed(const coord_config_t *cfg, const char *cmd)
         w = e;
     }
     return false;
+}
+
+void coord_config_membership(const coord_config_t *cfg, buf_t *out)
+{
+    for (int i = 0; i < cfg->nservers; i++) {
+        const coord_peer_t *p = &cfg->servers[i];
+        buf_printf(out, "server.%d=%s:%d:%d:%s", p->id, p->host, p->quorum_port, p->election_port,
+                   p->observer ? "observer" : "participant");
+        if (p->client_port)
+            buf_printf(out, ";%s:%d", p->client_addr ? p->client_addr : "0.0.0.0", p->client_port);
+        buf_puts(out, "\n");
+    }
+    buf_puts(out, "version=0");
 }

@@ -64,6 +64,11 @@ int coord_config_load(coord_config_t *cfg, const char *path, char *err, size_t e
 void coord_config_free(coord_config_t *cfg);
 /* True when the configuration describes a single server (no server.N lines, or only one). */
 bool coord_config_standalone(const coord_config_t *cfg);
+/* Appends the ensemble membership as ZooKeeper 3.8 writes it in /zookeeper/config and `conf`:
+ * "server.N=host:quorumPort:electionPort:participant|observer[;addr:clientPort]" lines, then
+ * "version=0" (no trailing newline). */
+struct buf_s;
+void coord_config_membership(const coord_config_t *cfg, struct buf_s *out);
 /* Whether a four-letter word is allowed by 4lw.commands.whitelist. */
 bool coord_config_4lw_allowed(const coord_config_t *cfg, const char *cmd);
 

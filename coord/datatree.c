@@ -349,6 +349,20 @@ void dt_free(dt_t *dt)
 int64_t dt_last_zxid(const dt_t *dt) { return dt->last_zxid; }
 size_t dt_node_count(const dt_t *dt) { return hmap_count(&dt->nodes); }
 const dt_node_t *dt_get(const dt_t *dt, const char *path) { return path ? lookup(dt, path) : NULL; }
+
+void dt_set_config_node(dt_t *dt, const uint8_t *data, int32_t len)
+{
+    dt_node_t *n = hmap_gets(&dt->nodes, "/zookeeper/config");
+    if (!n)
+        return;
+    dt->digest -= n->digest;
+    dt->data_bytes -= node_size(n);
+    set_data(n, data, len);
+    n->version = -1;
+    dt->data_bytes += node_size(n);
+    n->digest = node_digest(n);
+    dt->digest += n->digest;
+}
 const char *dt_node_path(const dt_node_t *n) { return n->path; }
 int32_t dt_node_num_children(const dt_node_t *n) { return n->nchildren; }
 int64_t dt_node_ephemeral_owner(const dt_node_t *n) { return n->owner; }

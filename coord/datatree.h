@@ -122,6 +122,10 @@ void dt_result_free(dt_result_t *res);
  *   long nnodes { ustring path | Stat stat (68 B) | buffer data | vector<ACL> acl }*   (parents first)
  *   long digest (dt_digest of the tree, verified on load) */
 void dt_serialize(const dt_t *dt, buf_t *out);
+/* Sets /zookeeper/config to the ensemble membership (as ZooKeeper does at start, outside
+ * the txn log: every member sets the same text, so trees stay identical). Its Stat shows
+ * version -1, as 3.8's. */
+void dt_set_config_node(dt_t *dt, const uint8_t *data, int32_t len);
 /* Builds a new tree from dt_serialize output. 0 and *out set (caller frees), or -1 on corrupt input. */
 int dt_deserialize(dt_t **out, const uint8_t *p, size_t len);
 /* Order-independent digest of all nodes (path, stat, data, ACL); maintained incrementally. */

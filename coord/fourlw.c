@@ -143,15 +143,8 @@ void fourlw_execute(coord_t *c, conn_t *conn, const char *cmd, buf_t *out)
                        cfg->init_limit, cfg->sync_limit, me ? me->election_port : -1, me ? me->quorum_port : -1,
                        me && me->observer ? 1 : 0);
             buf_puts(out, "membership: \n");
-            for (int i = 0; i < cfg->nservers; i++) {
-                const coord_peer_t *p = &cfg->servers[i];
-                buf_printf(out, "server.%d=%s:%d:%d:%s", p->id, p->host, p->quorum_port, p->election_port,
-                           p->observer ? "observer" : "participant");
-                if (p->client_port)
-                    buf_printf(out, ";%s:%d", p->client_addr ? p->client_addr : "0.0.0.0", p->client_port);
-                buf_puts(out, "\n");
-            }
-            buf_puts(out, "version=0\n");
+            coord_config_membership(cfg, out);
+            buf_puts(out, "\n");
         }
     } else if (!strcmp(cmd, "envi")) {
         char host[256] = "localhost";
@@ -200,13 +193,27 @@ void fourlw_execute(coord_t *c, conn_t *conn, const char *cmd, buf_t *out)
         buf_printf(out, "zk_max_fsync_time_us\t%" PRId64 "\n", ls.max_sync_us);
         buf_printf(out, "zk_data_dir_size\t%" PRId64 "\n", snap_dir_bytes(cfg->data_dir));
         buf_printf(out, "zk_log_dir_size\t%" PRId64 "\n", txnlog_dir_bytes(cfg->data_log_dir));
+        if (c->ensemble) {
+            zab_stats_t qs;
+            zab_stats(c->zab, &qs);
+            static const char *const states[] = {"looking", "leading", "following", "observing"};
+            buf_printf(out, "zk_peer_state\t%s - %s\n", states[qs.role],
+                       qs.role == ZAB_LOOKING ? "leader election" : qs.serving ? "broadcast" : "synchronization");
+            int voters = 0;
+            for (int i = 0; i < cfg->nservers; i++)
+                voters += !cfg->servers[i].observer;
+            buf_printf(out, "zk_quorum_size\t%d\n", voters);
+            if (qs.role == ZAB_OBSERVING && qs.leader >= 0)
+                buf_printf(out, "zk_observer_master_id\t%d\n", qs.leader);
+        }
         if (zab_role(c->zab) == ZAB_LEADING && c->ensemble) {
             zab_stats_t st;
             zab_stats(c->zab, &st);
             buf_printf(out, "zk_learners\t%d\n", st.learners);
             buf_printf(out, "zk_followers\t%d\n", st.learners);   /* 3.4's name, still read by monitors */
             buf_printf(out, "zk_synced_followers\t%d\n", st.synced_followers);
-            buf_printf(out, "zk_synced_non_voting_followers\t%d\n", st.synced_observers);
+            /* non-voting followers are a reconfig notion; observers are counted apart, as 3.8 */
+            buf_printf(out, "zk_synced_non_voting_followers\t0\n");
             buf_printf(out, "zk_synced_observers\t%d\n", st.synced_observers);
             buf_printf(out, "zk_pending_syncs\t%d\n", st.pending_syncs);
         }

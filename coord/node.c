@@ -594,12 +594,25 @@ static int replay_cb(void *ctx, int64_t zxid, const uint8_t *rec, size_t len)
 
 /* Installs a new tree: prep and the session map follow it. Clients are gone (a server
  * that is being synced does not serve). */
+/* An ensemble's /zookeeper/config holds its membership, as ZooKeeper's (a standalone
+ * server's stays empty). Set on every tree this node starts from. */
+static void set_config_node(coord_t *c)
+{
+    if (!c->ensemble)
+        return;
+    buf_t b = BUF_INIT;
+    coord_config_membership(c->cfg, &b);
+    dt_set_config_node(c->dt, b.data, (int32_t)b.len);
+    buf_free(&b);
+}
+
 static void replace_tree(coord_t *c, dt_t *nt)
 {
     coord_server_drop_clients(c, "the state is being replaced");
     prep_free(c->prep);
     dt_free(c->dt);
     c->dt = nt;
+    set_config_node(c);
     c->prep = prep_new(c->dt);
     prep_set_extended_types(c->prep, c->cfg->extended_types_enabled);
     hmap_fini(&c->sessions, free_session_val);
@@ -1138,6 +1151,7 @@ int coord_node_open(coord_t *c, char *err, size_t errlen)
         c->dt = dt_new();
         snap_zxid = 0;
     }
+    set_config_node(c);
     /* 2. the log after it (a torn tail is truncated). In an ensemble what is past the
      * commit point is tentative: the leader may truncate it. */
     int64_t last = dt_last_zxid(c->dt);
