@@ -194,7 +194,7 @@ def main():
     mn = by_id[leader].mntr()
     assert mn.get("zk_server_state") == "leader", mn
     wait(lambda: by_id[leader].mntr().get("zk_synced_followers") == "2", 10, "zk_synced_followers 2 on the leader")
-    assert by_id[leader].mntr().get("zk_synced_non_voting_followers") == "1"
+    assert by_id[leader].mntr().get("zk_synced_observers") == "1"
     assert by_id[followers[0]].mntr().get("zk_server_state") == "follower"
     assert "membership: " in by_id[4].fourlw("conf")
 
