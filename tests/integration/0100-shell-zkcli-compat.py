@@ -376,33 +376,23 @@ def normalize(text, port):
         line = line.replace(":%d" % port, ":<PORT>")
         line = HEX_RE.sub(hexsub, line)
         out.append(line)
-    # Watch notifications are printed by zkCli's event thread, so where they land
-    # among the commands' output is a matter of timing: compare them as a sorted
-    # list after the transcript (the connection event is handled below).
+    # zkCli's event thread prints each notification as two separate writes,
+    # "\nWATCHER::" and "\n" + event, so the main thread's output can land before,
+    # between or after them. Take both units out wherever they are and compare the
+    # events as a sorted list after the transcript.
     events = []
     i = 0
-    while i + 3 < len(out):
-        if (out[i] == "" and out[i + 1] == "WATCHER::" and out[i + 2] == "" and
-                out[i + 3].startswith("WatchedEvent ") and "type:None" not in out[i + 3]):
-            events.append(out[i + 3])
-            del out[i:i + 4]
+    while i + 1 < len(out):
+        if out[i] == "" and out[i + 1] == "WATCHER::":
+            del out[i:i + 2]
+        elif out[i] == "" and out[i + 1].startswith("WatchedEvent "):
+            events.append(out[i + 1])
+            del out[i:i + 2]
         else:
             i += 1
     if events:
         out.append("--- watch notifications (sorted) ---")
         out.extend(sorted(events))
-    # zkCli prints the first "connected" event from its event thread, which
-    # can lag behind the first commands' output: put it right after the banner
-    block = ["", "WATCHER::", "", "WatchedEvent state:SyncConnected type:None path:null"]
-    for i in range(len(out) - 3):
-        if out[i:i + 4] == block:
-            del out[i:i + 4]
-            at = 0
-            while at < len(out) and at < 3 and (out[at].startswith("Connecting to ") or
-                                                out[at] in ("Welcome to ZooKeeper!", "JLine support is disabled")):
-                at += 1
-            out[at:at] = block
-            break
     return "\n".join(out) + "\n"
 
 
