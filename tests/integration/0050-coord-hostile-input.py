@@ -27,7 +27,7 @@ from zkraw import boolean, buf, frame, i32, i64, ustr  # noqa: E402
 
 from kazoo.client import KazooClient  # noqa: E402
 
-QUIET_S = 1.0      # how long "the server said nothing and kept the connection" is observed
+QUIET_S = 2.5      # how long "the server said nothing and kept the connection" is observed
 
 
 # ---------------------------------------------------------------- reaction helpers

@@ -23,6 +23,7 @@ for t in "$dir"/[0-9]*; do
     elif [[ $rc -eq 77 ]]; then skip=$((skip+1)); echo "  skip  $name: $(tail -1 "$log")"
     else fail=$((fail+1)); echo "  FAIL  $name (exit $rc, ${secs}s)"; tail -60 "$log" | sed 's/^/        /'
     fi
+    if [[ $rc -ne 0 && $rc -ne 77 ]]; then cp "$log" "/tmp/gregor-failed-$name.log"; echo "        (full output: /tmp/gregor-failed-$name.log)"; fi
     rm -f "$log"
 done
 echo "$(basename "$dir"): $pass passed, $fail failed, $skip skipped"
