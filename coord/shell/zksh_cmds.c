@@ -298,18 +298,29 @@ static int c_ls(zksh_t *sh, const cmd_t *c, int argc, char **argv, zksh_cl_t *cl
     return 0;
 }
 
-static int c_get(zksh_t *sh, const cmd_t *c, int argc, char **argv, zksh_cl_t *cl)
+/* The argument prologue of get and stat: a path, the deprecated trailing [watch] form,
+ * and path validation. Returns -1 with *path set, or the exit status to return. */
+static int path_arg_with_watch(zksh_t *sh, const cmd_t *c, int argc, char **argv, zksh_cl_t *cl,
+                               const char *deprecation, const char **path)
 {
     if (cl->nargs < 2)
         return usage_error(sh, c);
-    if (compat_watch(sh, c, argc, argv, cl,
-                     "'get path [watch]' has been deprecated. Please use 'get [-s] [-w] path' instead."))
+    if (compat_watch(sh, c, argc, argv, cl, deprecation))
         return 1;
     if (cl->nargs < 2)
         return usage_error(sh, c);
-    const char *path = cl->args[1];
-    if (bad_path(sh, path))
+    *path = cl->args[1];
+    if (bad_path(sh, *path))
         return 1;
+    return -1;
+}
+
+static int c_get(zksh_t *sh, const cmd_t *c, int argc, char **argv, zksh_cl_t *cl)
+{
+    const char *path;
+    int status = path_arg_with_watch(sh, c, argc, argv, cl, "'get path [watch]' has been deprecated. Please use 'get [-s] [-w] path' instead.", &path);
+    if (status >= 0)
+        return status;
     zkc_reply_t r;
     int rc = zkc_sync_get_data(sh->zk, path, cl->has['w'] ? ZKC_WATCH : NULL, &r);
     if (rc != ZOK) {
@@ -550,16 +561,10 @@ static int c_deleteall(zksh_t *sh, const cmd_t *c, int argc, char **argv, zksh_c
 
 static int c_stat(zksh_t *sh, const cmd_t *c, int argc, char **argv, zksh_cl_t *cl)
 {
-    if (cl->nargs < 2)
-        return usage_error(sh, c);
-    if (compat_watch(sh, c, argc, argv, cl,
-                     "'stat path [watch]' has been deprecated. Please use 'stat [-w] path' instead."))
-        return 1;
-    if (cl->nargs < 2)
-        return usage_error(sh, c);
-    const char *path = cl->args[1];
-    if (bad_path(sh, path))
-        return 1;
+    const char *path;
+    int status = path_arg_with_watch(sh, c, argc, argv, cl, "'stat path [watch]' has been deprecated. Please use 'stat [-w] path' instead.", &path);
+    if (status >= 0)
+        return status;
     zkc_reply_t r;
     int rc = zkc_sync_exists(sh->zk, path, cl->has['w'] ? ZKC_WATCH : NULL, &r);
     if (rc != ZOK) {
