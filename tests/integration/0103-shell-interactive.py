@@ -172,6 +172,9 @@ def main():
         term.send("history\r")
         term.expect(r"0 - create /inter x\r\n1 - ls /inter \r\n2 - whoami \r\n3 - ls /inter ?\r\n"
                     r"4 - get -w /inter\r\n5 - ls /zookeeper\r\n6 - history\r\n")
+        # Ctrl-D only once the shell reads again: a ^D typed before the line
+        # editor is back in raw mode is the terminal's own EOF character
+        term.expect(r"\[zk: %s\(CONNECTED\) 7\] " % hp)
         term.send("\x04")                 # Ctrl-D: end of input
         rc = term.wait_exit()
         assert rc == 0, rc
