@@ -33,12 +33,14 @@ struct bsrv_ctx_s {
     arena_t arena;
     kp_request_t req;
     uint64_t conn_id;
+    int listener;            /* index of the listener the connection came in on */
     char peer[64];
 };
 
 struct conn_s {
     bsrv_t *srv;
     uint64_t id;
+    int listener;            /* index into the listeners */
     struct bufferevent *bev;
     char peer[64];
     bsrv_ctx_t *inflight;
@@ -147,6 +149,7 @@ const kp_request_t *bsrv_ctx_request(const bsrv_ctx_t *c) { return &c->req; }
 arena_t *bsrv_ctx_arena(bsrv_ctx_t *c) { return &c->arena; }
 bool bsrv_ctx_closed(const bsrv_ctx_t *c) { return c->conn == NULL || c->conn->closing || c->conn->dead; }
 uint64_t bsrv_ctx_conn_id(const bsrv_ctx_t *c) { return c->conn_id; }
+int bsrv_ctx_listener(const bsrv_ctx_t *c) { return c->listener; }
 const char *bsrv_ctx_peer(const bsrv_ctx_t *c) { return c->peer; }
 
 static void count_out(bsrv_ctx_t *x, size_t n)
@@ -329,6 +332,7 @@ static void process(conn_t *c)
         x->conn = c;
         x->srv = s;
         x->conn_id = c->id;
+        x->listener = c->listener;
         memcpy(x->peer, c->peer, sizeof x->peer);
         uint8_t *frame = arena_alloc(&x->arena, (size_t)size);
         evbuffer_drain(in, 4);
@@ -407,9 +411,12 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
-    (void)l;
     (void)salen;
     bsrv_t *s = arg;
+    int lis_idx = 0;
+    for (int i = 0; i < s->nlis; i++)
+        if (s->lis[i] == l)
+            lis_idx = i;
     if (s->cfg.max_connections > 0 && s->st.open >= (uint64_t)s->cfg.max_connections) {
         s->st.rejected++;
         LOG_W(SUB, "too many connections (%d): refusing one", s->cfg.max_connections);
@@ -421,6 +428,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     conn_t *c = xcalloc(1, sizeof *c);
     c->srv = s;
     c->id = ++s->next_id;
+    c->listener = lis_idx;
     char host[INET6_ADDRSTRLEN] = "?";
     int port = 0;
     if (sa->sa_family == AF_INET) {

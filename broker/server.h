@@ -101,6 +101,9 @@ arena_t *bsrv_ctx_arena(bsrv_ctx_t *c);
 /* True once the client's connection is gone (answering is then a no-op that frees ctx). */
 bool bsrv_ctx_closed(const bsrv_ctx_t *c);
 uint64_t bsrv_ctx_conn_id(const bsrv_ctx_t *c);
+/* Index of the listener (in `listeners` order) the client connected to: Metadata and
+ * FindCoordinator answer with that listener's advertised endpoints. */
+int bsrv_ctx_listener(const bsrv_ctx_t *c);
 /* "ip:port" of the client. */
 const char *bsrv_ctx_peer(const bsrv_ctx_t *c);
 

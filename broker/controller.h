@@ -1,0 +1,20 @@
+/* controller.h — controller election and the controller's driver (Kafka's
+ * KafkaController + ControllerChannelManager + ZkClient's controller calls): every broker
+ * watches /controller; the one that creates it bumps /controller_epoch and becomes the
+ * controller: it loads the cluster into a ctrl_ctx_t, feeds the pure ctrl_core.h one event at
+ * a time from coordinator watches (/brokers/ids, /brokers/topics, /admin/delete_topics,
+ * /admin/preferred_replica_election, /admin/reassign_partitions, /isr_change_notification),
+ * carries out the writes (multi with a /controller_epoch version check) and sends
+ * LeaderAndIsr / UpdateMetadata / StopReplica to every broker over the Kafka protocol (to
+ * itself too). Prefix bctl_. */
+#ifndef GREGOR_BROKER_CONTROLLER_H
+#define GREGOR_BROKER_CONTROLLER_H
+
+#include "broker/broker.h"
+
+bctl_t *bctl_new(broker_t *b);
+void bctl_free(bctl_t *c);
+/* The coordinator session was replaced: resign, watch and elect again. */
+void bctl_session_renewed(bctl_t *c);
+
+#endif
