@@ -16,5 +16,9 @@ bctl_t *bctl_new(broker_t *b);
 void bctl_free(bctl_t *c);
 /* The coordinator session was replaced: resign, watch and elect again. */
 void bctl_session_renewed(bctl_t *c);
+/* True while this broker is the active controller. */
+bool bctl_is_active(const bctl_t *c);
+/* The controller epoch while active, else -1. */
+int32_t bctl_epoch(const bctl_t *c);
 
 #endif
