@@ -7,7 +7,10 @@ gregor-coord + one gregor-broker (id 0); with kazoo:
     writes it) gets /brokers/topics/T/partitions/P/state with leader 0, isr [0] within 5 s,
     and a LeaderAndIsr request is sent to the broker;
   - partitions added to /brokers/topics/T (alter --partitions) get their state too;
-  - a restart makes the broker controller again with epoch 2;
+  - a restart makes the broker controller again with epoch 2; kill -9 and an immediate
+    restart gives epoch 3 at once (its own stale /controller is removed once its registration
+    proves no other broker has its id); a session expiry (SIGSTOP) makes it resign,
+    re-register and win epoch 4;
   - /admin/delete_topics/T: StopReplica(delete) is sent and, once the broker's replica
     manager answers it, the topic's znodes and the marker disappear. Until the broker
     serves StopReplica (helper "rep"'s handler), the test accepts the request having
@@ -168,6 +171,30 @@ def main():
         if not s or s.get("leader") != 0:
             fail("t1-0 state after restart %r" % s)
         print("ok: restart: controller epoch 2")
+
+        # kill -9 and restart at once: its own stale /controller must not block the election
+        os.killpg(b.p.pid, signal.SIGKILL)
+        b.p.wait()
+        b.stop()
+        t0 = time.time()
+        b = Broker(coord.address, os.path.join(tmp, "logs"), port)
+        if not b.wait_log(r"0 successfully elected as the controller\. Epoch incremented to 3", 5):
+            fail("broker 0 restarted after kill -9 was not controller (epoch 3) within 5 s:\n" + b.log()[-3000:])
+        print("ok: kill -9 + restart: controller epoch 3 after %.1f s" % (time.time() - t0))
+
+        # session expiry: resign, re-register, elect again (epoch 4)
+        os.kill(b.p.pid, signal.SIGSTOP)
+        if not wait_for(lambda: not zk.exists("/brokers/ids/0"), 15, "expiry"):
+            os.kill(b.p.pid, signal.SIGCONT)
+            fail("the stopped broker's session did not expire")
+        os.kill(b.p.pid, signal.SIGCONT)
+        if not b.wait_log(r"Epoch incremented to 4", 15):
+            fail("no re-election after the session expired:\n" + b.log()[-3000:])
+        if not wait_for(lambda: zk.exists("/brokers/ids/0"), 5, "re-registration"):
+            fail("/brokers/ids/0 not re-registered after the session expired")
+        if "Resigning (coordinator session expired)" not in b.log():
+            fail("the controller did not resign on session expiry:\n" + b.log()[-3000:])
+        print("ok: session expiry: resigned, re-registered, controller again with epoch 4")
 
         # delete
         zk.create("/admin/delete_topics/t1", b"")
