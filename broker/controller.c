@@ -112,12 +112,16 @@ struct bctl_s {
     int pending;            /* reads or writes of cur in flight */
     struct event *kick_ev;
     struct event *retry_ev; /* election retry */
+    struct event *again_ev; /* the current event's reads or write, again after a connection loss */
+    bool cur_waiting;       /* again_ev is armed */
     /* write phase */
     ctrl_out_t out;
     bool have_out;
     bool *failed;
     size_t wi;
     bool wfailed;           /* the current write failed */
+    bool wretry;            /* the current write hit a connection loss: issue it again */
+    bool wretrying;         /* this is such a second issue */
 };
 
 /* ---- registry ---- */
@@ -223,6 +227,9 @@ static void clear_queue(bctl_t *c)
     c->have_out = false;
     free(c->failed);
     c->failed = NULL;
+    c->cur_waiting = false;
+    if (c->again_ev)
+        evtimer_del(c->again_ev);
 }
 
 static void resign(bctl_t *c, const char *why)
@@ -739,6 +746,38 @@ typedef struct wop_s {
 
 static void write_next(bctl_t *c);
 
+static void again_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    bctl_t *c = ctl_lookup((uint64_t)(uintptr_t)arg);
+    if (!c || !c->active || !c->cur || !c->cur_waiting)
+        return;
+    if (!zkc_state_alive(zkc_state(c->b->zk))) {
+        /* the session is gone: the renewal resigns and elects again */
+        struct timeval tv = {0, 500000};
+        evtimer_add(c->again_ev, &tv);
+        return;
+    }
+    c->cur_waiting = false;
+    if (c->cur->step >= 100) {
+        c->wretrying = true;
+        write_next(c);
+    } else {
+        kick(c);
+    }
+}
+
+/* The current event's reads (from the start) or current write are issued again in a
+ * moment: the coordinator connection was lost, so their outcome is unknown. */
+static void wait_again(bctl_t *c)
+{
+    LOG_W(CTL_LOG, "[Controller id=%" PRId32 "] coordinator connection lost during %s; retrying", my_id(c),
+          ev_names[c->cur->type]);
+    c->cur_waiting = true;
+    struct timeval tv = {0, 300000};
+    evtimer_add(c->again_ev, &tv);
+}
+
 /* A multi(check epoch, op) result: false if the epoch check failed (resigned). */
 static bool fenced(bctl_t *c, const zkc_result_t *res)
 {
@@ -777,14 +816,21 @@ static void write_cb(zkc_t *zk, const zkc_result_t *res, void *ctx)
         return;
     }
     int e = op_err(res);
-    bool ok = e == ZOK || (op->tolerate_exists && e == ZNODEEXISTS) || (op->tolerate_nonode && e == ZNONODE);
-    if (!ok && op->last) {
+    bool ok = e == ZOK || ((op->tolerate_exists || c->wretrying) && e == ZNODEEXISTS) ||
+              (op->tolerate_nonode && e == ZNONODE);
+    if (res->rc == ZCONNECTIONLOSS || res->rc == ZOPERATIONTIMEOUT) {
+        c->wretry = true;
+    } else if (!ok && op->last) {
         const ctrl_zwrite_t *w = &c->out.writes[op->wi];
         LOG_W(CTL_LOG, "[Controller id=%" PRId32 "] write to %s failed (error %d)", my_id(c), w->path, e);
         c->wfailed = true;
     }
     free(op);
     if (--c->pending == 0) {
+        if (c->wretry) {
+            wait_again(c);
+            return;
+        }
         if (c->wfailed) {
             c->failed[c->wi] = true;
             const ctrl_zwrite_t *w = &c->out.writes[c->wi];
@@ -792,6 +838,7 @@ static void write_cb(zkc_t *zk, const zkc_result_t *res, void *ctx)
                 enqueue(c, EV_REREAD_STATE, w->topic, w->partition, -1, 0);
         }
         c->wi++;
+        c->wretrying = false;
         write_next(c);
     }
 }
@@ -845,9 +892,14 @@ static void dnode_free_chain(dnode_t *n)
 static void write_done_request(bctl_t *c)
 {
     if (--c->pending == 0) {
+        if (c->wretry) {
+            wait_again(c);
+            return;
+        }
         if (c->wfailed)
             c->failed[c->wi] = true;
         c->wi++;
+        c->wretrying = false;
         write_next(c);
     }
 }
@@ -901,7 +953,9 @@ static void dnode_deleted_cb(zkc_t *zk, const zkc_result_t *res, void *ctx)
         return;
     }
     int e = op_err(res);
-    if (e != ZOK && e != ZNONODE) {
+    if (res->rc == ZCONNECTIONLOSS || res->rc == ZOPERATIONTIMEOUT) {
+        c->wretry = true;
+    } else if (e != ZOK && e != ZNONODE) {
         LOG_W(CTL_LOG, "[Controller id=%" PRId32 "] deleting %s failed (error %d)", my_id(c), n->path, e);
         c->wfailed = true;
     }
@@ -918,7 +972,9 @@ static void dnode_children_cb(zkc_t *zk, const zkc_result_t *res, void *ctx)
         return;
     }
     if (res->rc != ZOK) {
-        if (res->rc != ZNONODE)
+        if (res->rc == ZCONNECTIONLOSS || res->rc == ZOPERATIONTIMEOUT)
+            c->wretry = true;
+        else if (res->rc != ZNONODE)
             c->wfailed = true;
         dnode_complete(c, n);
     } else if (!res->strings || res->strings->n <= 0) {
@@ -959,6 +1015,7 @@ static void write_next(bctl_t *c)
         }
         const ctrl_zwrite_t *w = &c->out.writes[c->wi];
         c->wfailed = false;
+        c->wretry = false;
         switch (w->op) {
         case CTRL_ZOP_CREATE_STATE: {
             char *tp = zkpaths_topic_partitions(w->topic);
@@ -1402,8 +1459,22 @@ static void kick_cb(evutil_socket_t fd, short what, void *arg)
     if (!c || !c->active)
         return;
     if (c->cur) {
-        if (c->pending == 0 && c->cur->step < 100)
-            step(c);
+        if (c->pending != 0 || c->cur->step >= 100 || c->cur_waiting)
+            return;
+        for (size_t i = 0; i < c->cur->nitems; i++) {
+            int rc = c->cur->items[i].rc;
+            if (rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT || rc == ZSESSIONEXPIRED) {
+                /* a read failed (connection loss): its answer is unknown, so the event
+                 * starts over rather than act on a partial view */
+                for (size_t k = 0; k < c->cur->nitems; k++)
+                    item_free(&c->cur->items[k]);
+                c->cur->nitems = 0;
+                c->cur->step = 0;
+                wait_again(c);
+                return;
+            }
+        }
+        step(c);
         return;
     }
     if (!c->qhead)
@@ -1464,6 +1535,7 @@ bctl_t *bctl_new(broker_t *b)
     hmap_init(&c->conns);
     c->kick_ev = event_new(b->base, -1, 0, kick_cb, ctl_handle(c));
     c->retry_ev = evtimer_new(b->base, retry_cb, ctl_handle(c));
+    c->again_ev = evtimer_new(b->base, again_cb, ctl_handle(c));
     elect(c);
     return c;
 }
@@ -1485,6 +1557,7 @@ void bctl_free(bctl_t *c)
     hmap_fini(&c->regs, free_reg);
     event_free(c->kick_ev);
     event_free(c->retry_ev);
+    event_free(c->again_ev);
     free(c);
 }
 
