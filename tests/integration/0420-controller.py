@@ -196,6 +196,22 @@ def main():
             fail("the controller did not resign on session expiry:\n" + b.log()[-3000:])
         print("ok: session expiry: resigned, re-registered, controller again with epoch 4")
 
+        # admin notifications: preferred election and ISR change are consumed, reassignment is
+        # reported as unsupported and left alone
+        zk.create("/admin/preferred_replica_election",
+                  b'{"version":1,"partitions":[{"topic":"t1","partition":0}]}')
+        zk.create("/isr_change_notification/isr_change_", b'{"version":1,"partitions":[{"topic":"t1","partition":1}]}',
+                  sequence=True)
+        if not wait_for(lambda: not zk.exists("/admin/preferred_replica_election"), 5, "preferred"):
+            fail("/admin/preferred_replica_election not removed:\n" + b.log()[-3000:])
+        if not wait_for(lambda: not zk.get_children("/isr_change_notification"), 5, "isr"):
+            fail("ISR change notification not consumed:\n" + b.log()[-3000:])
+        zk.create("/admin/reassign_partitions", b'{"version":1,"partitions":[{"topic":"t1","partition":0,"replicas":[0]}]}')
+        if not b.wait_log(r"partition reassignment is not supported", 5):
+            fail("reassignment not reported:\n" + b.log()[-3000:])
+        zk.delete("/admin/reassign_partitions")
+        print("ok: preferred election and ISR notifications consumed, reassignment reported")
+
         # delete
         zk.create("/admin/delete_topics/t1", b"")
         if not b.wait_log(r"Sending StopReplica request \(delete=true\) for 3 partition\(s\) to broker 0", 5):
