@@ -105,6 +105,8 @@ def main():
     try:
         coord.start()
     except zkharness.NotFunctional as e:
+        if zkharness.require_coord():
+            fail("gregor-coord not functional: %s" % e)
         print("SKIP: gregor-coord not functional: %s" % e)
         sys.exit(77)
     tmp = tempfile.mkdtemp(prefix="t0410-")
