@@ -26,7 +26,7 @@ TOP = os.environ.get("GREGOR_TOP") or os.path.abspath(os.path.join(os.path.dirna
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 import zkharness  # noqa: E402
 
-BROKER = os.path.join(TOP, "build", "bin", "gregor-broker")
+BROKER = os.environ.get("GREGOR_BROKER") or os.path.join(TOP, "build", "bin", "gregor-broker")
 PROPS = os.path.join(TOP, "deploy", "server.properties.example")
 
 PERSISTENT = ["/consumers", "/brokers/ids", "/brokers/topics", "/brokers/seqid", "/config/changes",
@@ -60,6 +60,12 @@ class Broker:
         self.out = tempfile.NamedTemporaryFile(prefix="broker-", suffix=".log", delete=False)
         self.p = subprocess.Popen(self.args, stdout=self.out, stderr=subprocess.STDOUT, start_new_session=True)
 
+    def check_sanitizers(self):
+        """A broker built with sanitizers (GREGOR_BROKER=build-asan/...) must report nothing."""
+        out = self.log()
+        if "Sanitizer" in out or "runtime error:" in out:
+            fail("sanitizer report from %s:\n%s" % (" ".join(self.args[:1]), out[-5000:]))
+
     def log(self):
         with open(self.out.name, errors="replace") as f:
             return f.read()
@@ -89,6 +95,7 @@ class Broker:
                 self.p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill9()
+        self.check_sanitizers()
         os.unlink(self.out.name)
 
 
