@@ -59,12 +59,13 @@ enum ev_type {
     EV_PREFERRED,
     EV_REASSIGN,
     EV_REREAD_STATE,
+    EV_SHUTDOWN,
 };
 
 static const char *const ev_names[] = {
     "Startup", "BrokerChange", "TopicChange", "PartitionModifications", "TopicDeletion",
     "TopicDeletionStopReplicaResponseReceived", "IsrChangeNotification", "ReplicaLeaderElection",
-    "ZkPartitionReassignment", "PartitionStateReread",
+    "ZkPartitionReassignment", "PartitionStateReread", "ControlledShutdown",
 };
 
 /* what a read result is */
@@ -94,6 +95,10 @@ typedef struct ev_s {
     int step;
     item_t *items;
     size_t nitems, cap;
+    bsrv_ctx_t *req;        /* EV_SHUTDOWN: the request to answer */
+    char **rem_topics;      /* EV_SHUTDOWN: partitions the broker still leads */
+    int32_t *rem_parts;
+    size_t nrem;
 } ev_t;
 
 struct bctl_s {
@@ -157,10 +162,36 @@ static void item_free(item_t *it)
     free(it->children);
 }
 
+static void shutdown_respond(ev_t *e, int16_t err)
+{
+    arena_t *a = bsrv_ctx_arena(e->req);
+    kp_ControlledShutdownResponse *r = kp_new(a, &kp_ControlledShutdownResponse_schema);
+    r->ErrorCode = err;
+    if (!err && e->nrem > 0) {
+        r->RemainingPartitions.n = (int32_t)e->nrem;
+        r->RemainingPartitions.v = kp_new_array(a, &kp_ControlledShutdownResponse_RemainingPartition_schema,
+                                                (int32_t)e->nrem);
+        for (size_t i = 0; i < e->nrem; i++) {
+            size_t l = strlen(e->rem_topics[i]);
+            r->RemainingPartitions.v[i].TopicName =
+                (kp_str_t){(const uint8_t *)arena_strndup(a, e->rem_topics[i], l), (int32_t)l};
+            r->RemainingPartitions.v[i].PartitionIndex = e->rem_parts[i];
+        }
+    }
+    bsrv_respond(e->req, r);
+    e->req = NULL;
+}
+
 static void ev_free(ev_t *e)
 {
     if (!e)
         return;
+    if (e->req)   /* not processed: this broker is no longer the controller */
+        shutdown_respond(e, KERR_NOT_CONTROLLER);
+    for (size_t i = 0; i < e->nrem; i++)
+        free(e->rem_topics[i]);
+    free(e->rem_topics);
+    free(e->rem_parts);
     for (size_t i = 0; i < e->nitems; i++)
         item_free(&e->items[i]);
     free(e->items);
@@ -993,6 +1024,8 @@ static void dnode_children_cb(zkc_t *zk, const zkc_result_t *res, void *ctx)
 
 static void finish_event(bctl_t *c)
 {
+    if (c->cur && c->cur->req)
+        shutdown_respond(c->cur, KERR_NONE);
     ev_free(c->cur);
     c->cur = NULL;
     if (c->have_out)
@@ -1431,6 +1464,36 @@ static void step(bctl_t *c)
             return;
         }
         break;
+    case EV_SHUTDOWN: {
+        ctrl_out_init(&c->out);
+        c->have_out = true;
+        LOG_I(CTL_LOG, "[Controller id=%" PRId32 "] Shutting down broker %" PRId32, my_id(c), e->broker);
+        int left = ctrl_core_controlled_shutdown(&c->ctx, e->broker, &c->out);
+        if (left < 0) {
+            shutdown_respond(e, KERR_BROKER_NOT_AVAILABLE);
+        } else {
+            size_t nt;
+            const char **names = ctrl_ctx_topic_names(&c->ctx, &nt);
+            for (size_t i = 0; i < nt; i++) {
+                const ctrl_topic_t *t = ctrl_ctx_topic(&c->ctx, names[i]);
+                for (size_t k = 0; k < t->n_parts; k++) {
+                    const ctrl_part_t *p = &t->parts[k];
+                    if (!p->has_lai || p->lai.leader != e->broker)
+                        continue;
+                    e->rem_topics = xrealloc(e->rem_topics, (e->nrem + 1) * sizeof *e->rem_topics);
+                    e->rem_parts = xrealloc(e->rem_parts, (e->nrem + 1) * sizeof *e->rem_parts);
+                    e->rem_topics[e->nrem] = xstrdup(t->name);
+                    e->rem_parts[e->nrem] = p->partition;
+                    e->nrem++;
+                }
+            }
+            free(names);
+            LOG_I(CTL_LOG, "[Controller id=%" PRId32 "] broker %" PRId32 " still leads %zu partition(s)", my_id(c),
+                  e->broker, e->nrem);
+        }
+        execute(c);
+        return;
+    }
     case EV_REREAD_STATE:
         if (s == 0) {
             char *p = zkpaths_partition_state(e->topic, e->partition);
@@ -1522,6 +1585,36 @@ static void ctl_watch(zkc_t *zk, const zkc_event_t *ev, void *ctx)
         enqueue(c, EV_TOPIC_CHANGED, p + strlen(ZKPATHS_TOPICS) + 1, -1, -1, 0);
 }
 
+/* ---- ControlledShutdown (Kafka's KafkaApis.handleControlledShutdownRequest) ---- */
+
+static void controlled_shutdown_handler(bsrv_ctx_t *rctx, const kp_request_t *req, void *arg)
+{
+    bctl_t *c = arg;
+    const kp_ControlledShutdownRequest *r = req->body;
+    ev_t tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.req = rctx;
+    if (!c->active) {
+        shutdown_respond(&tmp, KERR_NOT_CONTROLLER);
+        return;
+    }
+    int64_t known = ctrl_ctx_broker_epoch(&c->ctx, r->BrokerId);
+    if (req->hdr.api_version >= 2 && r->BrokerEpoch != -1 && known >= 0 && r->BrokerEpoch < known) {
+        shutdown_respond(&tmp, KERR_STALE_BROKER_EPOCH);
+        return;
+    }
+    ev_t *e = xcalloc(1, sizeof *e);
+    e->type = EV_SHUTDOWN;
+    e->broker = r->BrokerId;
+    e->req = rctx;
+    if (c->qtail)
+        c->qtail->next = e;
+    else
+        c->qhead = e;
+    c->qtail = e;
+    kick(c);
+}
+
 /* ---- module ---- */
 
 bctl_t *bctl_new(broker_t *b)
@@ -1536,6 +1629,8 @@ bctl_t *bctl_new(broker_t *b)
     c->kick_ev = event_new(b->base, -1, 0, kick_cb, ctl_handle(c));
     c->retry_ev = evtimer_new(b->base, retry_cb, ctl_handle(c));
     c->again_ev = evtimer_new(b->base, again_cb, ctl_handle(c));
+    if (b->srv)
+        bsrv_set_handler(b->srv, KP_CONTROLLED_SHUTDOWN, controlled_shutdown_handler, c);
     elect(c);
     return c;
 }

@@ -6,7 +6,8 @@ replicas [1,2] and [2,1] created in the coordinator gets states with the preferr
 and ISR of both. Broker 1 stops: broker 2 wins the election (epoch 2), and partition 0's
 leader moves to 2 with ISR [2] (as Kafka 2.4's failover: the dead replica goes offline, which
 takes it out of the ISR, then the offline partition elects 2), written under the new epoch. Broker 1
-comes back: it is not the controller; broker 2 sees it live again.
+comes back: it is not the controller; broker 2 sees it live again. ControlledShutdown is
+answered by the controller and refused (NOT_CONTROLLER) by the other broker.
 Exit 0 pass, 77 skip, 1 fail."""
 import json
 import os
@@ -14,6 +15,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -98,6 +100,30 @@ def state(zk, topic, p):
     return json.loads(zk.get(path)[0])
 
 
+def controlled_shutdown(port, broker_id, version=1):
+    """Sends ControlledShutdown (key 7) and returns (error, [(topic, partition)])."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    cid = b"t0421"
+    body = struct.pack(">hhih", 7, version, 99, len(cid)) + cid + struct.pack(">i", broker_id)
+    if version >= 2:
+        body += struct.pack(">q", -1)
+    s.sendall(struct.pack(">i", len(body)) + body)
+    size = struct.unpack(">i", s.recv(4, socket.MSG_WAITALL))[0]
+    resp = s.recv(size, socket.MSG_WAITALL)
+    s.close()
+    corr, err, n = struct.unpack(">ihi", resp[:10])
+    if corr != 99:
+        fail("ControlledShutdown correlation id %d" % corr)
+    off, parts = 10, []
+    for _ in range(n):
+        ln = struct.unpack(">h", resp[off:off + 2])[0]
+        t = resp[off + 2:off + 2 + ln].decode()
+        p = struct.unpack(">i", resp[off + 2 + ln:off + 6 + ln])[0]
+        parts.append((t, p))
+        off += 6 + ln
+    return err, parts
+
+
 def main():
     if not os.access(BROKER, os.X_OK):
         print("SKIP: %s not built" % BROKER)
@@ -164,6 +190,27 @@ def main():
         if json.loads(zk.get("/controller")[0])["brokerid"] != 2:
             fail("/controller moved away from broker 2")
         print("ok: broker 1 back as a live broker, broker 2 stays controller")
+
+        # ControlledShutdown: the controller answers (broker 1 leads nothing: no partitions
+        # remain); a broker that is not the controller answers NOT_CONTROLLER (41)
+        err, parts = controlled_shutdown(ports[2], 1)
+        if err != 0 or parts != []:
+            fail("ControlledShutdown of broker 1 at the controller: error %d, remaining %r" % (err, parts))
+        if not brokers[2].wait_log(r"Shutting down broker 1", 5):
+            fail("controller did not log the controlled shutdown:\n" + brokers[2].log()[-3000:])
+        err, parts = controlled_shutdown(ports[1], 1)
+        if err != 41:
+            fail("ControlledShutdown at a broker that is not the controller: error %d, want 41" % err)
+        s0 = state(zk, "r2", 0)
+        if s0["leader"] != 2:
+            fail("r2-0 leader moved after broker 1's controlled shutdown: %r" % s0)
+        # the controller's own shutdown: it leads both partitions with ISR [2] alone, so
+        # leadership cannot move and both remain
+        err, parts = controlled_shutdown(ports[2], 2, version=2)
+        if err != 0 or sorted(parts) != [("r2", 0), ("r2", 1)]:
+            fail("ControlledShutdown of broker 2: error %d, remaining %r" % (err, parts))
+        print("ok: ControlledShutdown answered by the controller (remaining partitions listed), "
+              "NOT_CONTROLLER elsewhere")
     finally:
         for b in brokers.values():
             b.stop()
