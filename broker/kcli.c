@@ -102,7 +102,9 @@ static void conn_fail(kcli_t *c, int err, const char *why)
         bufferevent_free(c->bev);
         c->bev = NULL;
     }
-    if (!c->failing_logged) {
+    if (c->npending == 0) {
+        LOG_D(KCLI_LOG, "idle connection to %s:%d closed (%s)", c->host, c->port, why);
+    } else if (!c->failing_logged) {
         LOG_W(KCLI_LOG, "connection to %s:%d failed (%s); %d request(s) pending", c->host, c->port, why,
               c->npending);
         c->failing_logged = true;
