@@ -70,7 +70,7 @@ static const char *const ev_names[] = {
 
 /* what a read result is */
 enum tag {
-    T_IDS, T_REG, T_TOPICS, T_TOPIC, T_STATE, T_DELETES, T_ISR_CHILDREN, T_ISR_NOTE, T_PREF, T_REASSIGN, T_WATCH,
+    T_IDS, T_REG, T_TOPICS, T_TOPIC, T_STATE, T_DELETES, T_ISR_CHILDREN, T_ISR_NOTE, T_PREF, T_REASSIGN, T_WATCH, T_TCONFIG,
 };
 
 typedef struct item_s {
@@ -1168,6 +1168,29 @@ static void apply_brokers(bctl_t *c, ev_t *e, bool startup)
 }
 
 /* T_TOPIC items -> topics added (startup: into the context; later: topic_created). */
+/* A topic's unclean.leader.election.enable override from its /config/topics/T item. */
+static void apply_topic_config(bctl_t *c, ev_t *e, const char *name)
+{
+    ctrl_topic_t *t = ctrl_ctx_topic(&c->ctx, name);
+    if (!t)
+        return;
+    for (size_t i = 0; i < e->nitems; i++) {
+        item_t *it = &e->items[i];
+        if (it->tag != T_TCONFIG || it->rc != ZOK || strcmp(it->name, name) != 0)
+            continue;
+        zkpaths_config_t cfg;
+        if (zkpaths_config_decode(it->data, it->len > 0 ? (size_t)it->len : 0, &cfg))
+            return;
+        const char *v = zkpaths_config_get(&cfg, "unclean.leader.election.enable");
+        if (v && strcmp(v, "true") == 0)
+            t->unclean = 1;
+        else if (v && strcmp(v, "false") == 0)
+            t->unclean = 0;
+        zkpaths_config_free(&cfg);
+        return;
+    }
+}
+
 static void apply_topics(bctl_t *c, ev_t *e, bool startup)
 {
     for (size_t i = 0; i < e->nitems; i++) {
@@ -1184,12 +1207,15 @@ static void apply_topics(bctl_t *c, ev_t *e, bool startup)
             if (!ctrl_ctx_add_topic(&c->ctx, it->name, &t))
                 LOG_W(CTL_LOG, "[Controller id=%" PRId32 "] topic %s: partitions are not 0..n-1; ignored", my_id(c),
                       it->name);
+            apply_topic_config(c, e, it->name);
         } else {
             LOG_I(CTL_LOG, "[Controller id=%" PRId32 "] New topics: [%s], new partition replica assignment with "
                   "%zu partition(s)", my_id(c), it->name, t.n_parts);
             if (ctrl_core_topic_created(&c->ctx, it->name, &t, &c->out))
                 LOG_W(CTL_LOG, "[Controller id=%" PRId32 "] topic %s: assignment not usable; ignored", my_id(c),
                       it->name);
+            else
+                apply_topic_config(c, e, it->name);
         }
         zkpaths_topic_free(&t);
     }
@@ -1273,6 +1299,7 @@ static void step(bctl_t *c)
         } else if (s == 1) {
             issue_children_data(c, e, T_IDS, ZKPATHS_BROKER_IDS, T_REG, false, false);
             issue_children_data(c, e, T_TOPICS, ZKPATHS_TOPICS, T_TOPIC, true, false);
+            issue_children_data(c, e, T_TOPICS, ZKPATHS_CONFIG_TOPICS, T_TCONFIG, false, false);
         } else if (s == 2) {
             read_states_of_topics(c, e);
         } else {
@@ -1319,6 +1346,7 @@ static void step(bctl_t *c)
             issue(c, R_CHILDREN, ZKPATHS_TOPICS, true, T_TOPICS, NULL, -1);
         } else if (s == 1) {
             issue_children_data(c, e, T_TOPICS, ZKPATHS_TOPICS, T_TOPIC, true, true);
+            issue_children_data(c, e, T_TOPICS, ZKPATHS_CONFIG_TOPICS, T_TCONFIG, false, true);
         } else {
             ctrl_out_init(&c->out);
             c->have_out = true;

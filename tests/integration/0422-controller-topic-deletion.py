@@ -8,7 +8,9 @@ assigned to broker 5 gets leader 5; the stand-in receives LeaderAndIsr v4 and
 UpdateMetadata v6 (the highest versions Gregor serves). /admin/delete_topics/T leads to
 StopReplica v2 (delete=false, then delete=true) at broker 5, and once that is answered the
 controller removes /brokers/topics/T, /config/topics/T and the marker (Kafka's
-TopicDeletionManager). Broker 5's registration disappearing makes the controller see it dead.
+TopicDeletionManager). Broker 5's registration disappearing makes the controller see it dead;
+its partitions whose ISR held only broker 5 get an unclean leader only where the topic's
+config (/config/topics/T unclean.leader.election.enable=true) allows it.
 Exit 0 pass, 77 skip, 1 fail."""
 import json
 import os
@@ -214,10 +216,42 @@ def main():
             fail("deletion completion not logged:\n" + b.log()[-3000:])
         print("ok: deletion: StopReplica v2 %r, d1's znodes and the marker removed" % [r[2] for r in stops])
 
+        # unclean leader election per topic: u1 allows it (/config/topics/u1), u2 does not.
+        # Both are led by 5 with replicas [5,0]; broker 5 (as leader) shrinks the ISR to [5]
+        # and tells the controller through /isr_change_notification; then broker 5 dies.
+        zk.create("/config/topics/u1", b'{"version":1,"config":{"unclean.leader.election.enable":"true"}}')
+        for t in ("u1", "u2"):
+            zk.create("/brokers/topics/" + t, b'{"version":1,"partitions":{"0":[5,0]}}')
+        for t in ("u1", "u2"):
+            path = "/brokers/topics/%s/partitions/0/state" % t
+            if not wait_for(lambda: zk.exists(path), 5):
+                fail("no state for %s-0" % t)
+            data, st = zk.get(path)
+            s0 = json.loads(data)
+            if s0["leader"] != 5 or sorted(s0["isr"]) != [0, 5]:
+                fail("%s-0 state %r" % (t, s0))
+            s0["isr"] = [5]
+            zk.set(path, json.dumps(s0).encode(), version=st.version)
+        zk.create("/isr_change_notification/isr_change_",
+                  b'{"version":1,"partitions":[{"topic":"u1","partition":0},{"topic":"u2","partition":0}]}',
+                  sequence=True)
+        if not wait_for(lambda: not zk.get_children("/isr_change_notification"), 5):
+            fail("ISR change notification not consumed")
+
         zk.delete("/brokers/ids/5")
         if not b.wait_log(r"live brokers: \[0\]", 5):
             fail("controller did not see broker 5 go:\n" + b.log()[-3000:])
         print("ok: broker 5 gone from the live set")
+
+        def leader(t):
+            return json.loads(zk.get("/brokers/topics/%s/partitions/0/state" % t)[0])
+        u1 = wait_for(lambda: (lambda x: x if x["leader"] == 0 else None)(leader("u1")), 5)
+        if not u1 or u1["isr"] != [0]:
+            fail("u1-0 (unclean allowed) after broker 5 died: %r\n%s" % (leader("u1"), b.log()[-3000:]))
+        u2 = leader("u2")
+        if u2["leader"] != -1 or u2["isr"] != [5]:
+            fail("u2-0 (unclean not allowed) after broker 5 died: %r" % u2)
+        print("ok: unclean election per topic config: u1 led by 0, u2 leaderless (isr [5])")
     finally:
         if b:
             b.stop()
