@@ -43,10 +43,17 @@
 #include "proto/kafka_api.h"
 
 #define CTL_LOG "controller"
-/* Inter-broker API versions: the highest Gregor serves (kp_api_table) and ctrl_req builds. */
-#define CTL_LAI_VERSION 4
-#define CTL_UM_VERSION 6
-#define CTL_SR_VERSION 2
+/* Inter-broker API versions: the highest Gregor serves (kp_api_table), capped at what
+ * ctrl_req builds (LeaderAndIsr 0..4, UpdateMetadata 0..6, StopReplica 0..2). */
+#define CTL_LAI_VERSION api_version(KP_LEADER_AND_ISR, 4)
+#define CTL_UM_VERSION api_version(KP_UPDATE_METADATA, 6)
+#define CTL_SR_VERSION api_version(KP_STOP_REPLICA, 2)
+
+static int16_t api_version(int key, int16_t cap)
+{
+    const kp_api_t *a = kp_api_find(key);
+    return a && a->max_ver < cap ? a->max_ver : cap;
+}
 
 enum ev_type {
     EV_FAILOVER = 0,

@@ -248,7 +248,7 @@ def main():
         u1 = wait_for(lambda: (lambda x: x if x["leader"] == 0 else None)(leader("u1")), 5)
         if not u1 or u1["isr"] != [0]:
             fail("u1-0 (unclean allowed) after broker 5 died: %r\n%s" % (leader("u1"), b.log()[-3000:]))
-        u2 = leader("u2")
+        u2 = wait_for(lambda: (lambda x: x if x["leader"] == -1 else None)(leader("u2")), 5) or leader("u2")
         if u2["leader"] != -1 or u2["isr"] != [5]:
             fail("u2-0 (unclean not allowed) after broker 5 died: %r" % u2)
         print("ok: unclean election per topic config: u1 led by 0, u2 leaderless (isr [5])")
