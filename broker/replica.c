@@ -654,8 +654,7 @@ static bool fetch_try(brep_t *r, bsrv_ctx_t *ctx, const kp_FetchRequest *q, int 
     int32_t np = 0;
     for (int32_t i = 0; i < q->Topics.n && !top_err; i++)
         np += q->Topics.v[i].Partitions.n > 0 ? q->Topics.v[i].Partitions.n : 0;
-    fpart_t *fp = arena_alloc(a, (size_t)(np ? np : 1) * sizeof *fp);
-    memset(fp, 0, (size_t)(np ? np : 1) * sizeof *fp);
+    fpart_t *fp = xcalloc((size_t)(np ? np : 1), sizeof *fp);   /* not in the arena: it outlives ctx */
     int64_t limit = version >= 3 ? (q->MaxBytes > 0 ? q->MaxBytes : 0) : INT64_MAX;
     int64_t total = 0;
     bool any_err = false, min_one = version >= 3;
@@ -710,6 +709,7 @@ static bool fetch_try(brep_t *r, bsrv_ctx_t *ctx, const kp_FetchRequest *q, int 
     if (!ready) {
         for (int x = 0; x < k; x++)
             plog_slice_release(&fp[x].slice);
+        free(fp);
         return false;
     }
 
@@ -796,6 +796,7 @@ static bool fetch_try(brep_t *r, bsrv_ctx_t *ctx, const kp_FetchRequest *q, int 
         plog_slice_release(&fp[x].slice);
         buf_free(&fp[x].conv);
     }
+    free(fp);
     return true;
 }
 

@@ -353,7 +353,8 @@ class Broker:
         self.p = None
 
     def start(self):
-        args = [BROKER, os.path.join(TOP, "deploy", "server.properties.example"),
+        wrap = os.environ.get("GREGOR_BROKER_WRAP", "").split()   # e.g. "valgrind --error-exitcode=9"
+        args = wrap + [BROKER, os.path.join(TOP, "deploy", "server.properties.example"),
                 "--override", "zookeeper.connect=127.0.0.1:%d" % self.zk_port,
                 "--override", "log.dirs=" + self.logdir,
                 "--override", "listeners=PLAINTEXT://127.0.0.1:%d" % self.port,
@@ -361,7 +362,7 @@ class Broker:
                 "--override", "auto.create.topics.enable=true"]
         self.logf = open(self.logpath, "ab")
         self.p = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.time() + 20
+        deadline = time.time() + (60 if wrap else 20)
         while time.time() < deadline:
             if self.p.poll() is not None:
                 fail("broker exited with %d" % self.p.returncode)
@@ -373,14 +374,16 @@ class Broker:
         fail("broker does not listen")
 
     def stop(self):
+        rc = None
         if self.p and self.p.poll() is None:
             self.p.terminate()
             try:
-                self.p.wait(10)
+                rc = self.p.wait(30)
             except subprocess.TimeoutExpired:
                 os.killpg(self.p.pid, 9)
                 self.p.wait()
         self.p = None
+        return rc
 
 
 def metadata_topics(port, topics):
@@ -435,9 +438,11 @@ def main():
     try:
         b.start()
         run(zk, b)
+        rc = b.stop()
+        check(rc == 0, "broker exit status %r on SIGTERM" % rc)
     finally:
         b.stop()
-        zk.cleanup() if hasattr(zk, "cleanup") else zk.stop()
+        zk.cleanup()
     print("PASS")
 
 
