@@ -176,12 +176,12 @@ def update_metadata_v4(port, ctl_epoch, topics):
     return s32(0) + s32(ctl_epoch) + s32(len(parts)) + b"".join(parts) + s32(1) + broker
 
 
-def leader_and_isr_v1(port, ctl_epoch, topics, leader_epoch=0):
+def leader_and_isr_v1(port, ctl_epoch, topics, leader_epoch=0, replicas=(0,)):
     parts = []
     for t, n in topics.items():
         for p in range(n):
-            parts.append(kstr(t) + s32(p) + s32(ctl_epoch) + s32(0) + s32(leader_epoch) + karr([0], s32) + s32(0) +
-                         karr([0], s32) + b"\x01")
+            parts.append(kstr(t) + s32(p) + s32(ctl_epoch) + s32(0) + s32(leader_epoch) + karr(list(replicas), s32) +
+                         s32(0) + karr(list(replicas), s32) + b"\x01")
     leaders = s32(1) + s32(0) + kstr("127.0.0.1") + s32(port)
     return s32(0) + s32(ctl_epoch) + s32(len(parts)) + b"".join(parts) + leaders
 
@@ -234,11 +234,11 @@ def batch_v2(values, pid=-1, epoch=-1, seq=-1, ts=None):
     return s64(0) + s32(len(rest)) + rest
 
 
-def produce(c, ver, topic, part, records, acks=1, txn=None, expect_response=True):
+def produce(c, ver, topic, part, records, acks=1, txn=None, expect_response=True, timeout=5000):
     body = b""
     if ver >= 3:
         body += kstr(txn)
-    body += s16(acks) + s32(5000) + s32(1) + kstr(topic) + s32(1) + s32(part) + kbytes(records)
+    body += s16(acks) + s32(timeout) + s32(1) + kstr(topic) + s32(1) + s32(part) + kbytes(records)
     if not expect_response:
         c.send(0, ver, body)
         return None
@@ -249,8 +249,8 @@ def produce(c, ver, topic, part, records, acks=1, txn=None, expect_response=True
     return topics[0][1][0]   # (partition, error, base, append_time, log_start)
 
 
-def fetch(c, ver, topic, part, offset, max_wait=0, min_bytes=0, max_bytes=1 << 20):
-    body = s32(-1) + s32(max_wait) + s32(min_bytes)
+def fetch(c, ver, topic, part, offset, max_wait=0, min_bytes=0, max_bytes=1 << 20, replica=-1):
+    body = s32(replica) + s32(max_wait) + s32(min_bytes)
     if ver >= 3:
         body += s32(max_bytes)
     if ver >= 4:
@@ -532,6 +532,32 @@ def run(zk, b):
     check(err == 0 and base == 2, "next batch %d %d" % (err, base))
     check(list_offsets(c, 1, "idem", 0, -1)[1] == 3, "idem end offset")
     c.close()
+
+    # acks=-1 with a two-replica ISR: answered once the follower's fetch moves the HW, or
+    # REQUEST_TIMED_OUT; consumers only see data below the HW
+    if not real_ctl:
+        c = Conn(port)
+        r = c.call(4, 1, leader_and_isr_v1(port, 1, {"r2": 1}, replicas=(0, 1)))
+        check(r.i16() == 0 and r.arr(lambda x: (x.str(), x.i32(), x.i16()))[0][2] == 0, "LeaderAndIsr r2")
+        _, err, _, _, _ = produce(c, 7, "r2", 0, batch_v2([b"a"]), acks=-1, timeout=300)
+        check(err == 7, "acks=-1 without the follower gave %d" % err)
+        d = fetch(c, 11, "r2", 0, 0)
+        check(d["hw"] == 0 and not d["records"], "consumer sees data above the HW: %r" % d)
+        f = fetch(c, 11, "r2", 0, 0, replica=1)
+        check(f["err"] == 0 and len(record_values(f["records"])) == 1, "follower fetch %r" % f)
+        c2 = Conn(port)
+        c2.send(0, 7, kstr(None) + s16(-1) + s32(5000) + s32(1) + kstr("r2") + s32(1) + s32(0) +
+                kbytes(batch_v2([b"b"])))
+        time.sleep(0.2)
+        f = fetch(c, 11, "r2", 0, 1, replica=1)   # the follower has offset 0: HW 1
+        check(f["hw"] == 1, "HW after the follower caught up to 1: %r" % f)
+        f = fetch(c, 11, "r2", 0, 2, replica=1)   # and now offset 1: HW 2, the produce completes
+        r = c2.recv()
+        t = r.arr(lambda x: (x.str(), x.arr(lambda y: (y.i32(), y.i16(), y.i64()))))
+        check(t[0][1][0][1:] == (0, 1), "acks=-1 produce after the follower fetch: %r" % t)
+        check(list_offsets(c, 1, "r2", 0, -1) == (0, 2), "ListOffsets latest = HW")
+        c.close()
+        c2.close()
 
     # kcat with every codec
     for codec in ("none", "gzip", "snappy", "lz4", "zstd"):
