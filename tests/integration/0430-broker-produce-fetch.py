@@ -591,6 +591,30 @@ def run(zk, b):
         check(vals == [b"v%d" % i for i in range(50)], "kafka-python %s consumed %d" % (ver, len(vals)))
         print("kafka-python %s ok" % (ver,))
 
+    # restart: data and idempotent-producer state come back from the log
+    rc = b.stop()
+    check(rc == 0, "broker exit status %r on SIGTERM" % rc)
+    b.start()
+    if real_ctl:
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            _, _, ts = metadata_topics(port, ["idem"])
+            if ts[0][0] == 0 and ts[0][3] and ts[0][3][0][2] == 0:
+                break
+            time.sleep(0.2)
+    else:
+        play_controller(port, topics)
+    c = Conn(port)
+    check(list_offsets(c, 1, "idem", 0, -1) == (0, 3), "idem end offset after restart")
+    _, err, base, _, _ = produce(c, 7, "idem", 0, batch_v2([b"i2"], pid=1000, epoch=0, seq=2))
+    check(err == 0 and base == 2, "duplicate after restart answered %d %d" % (err, base))
+    _, err, _, _, _ = produce(c, 7, "idem", 0, batch_v2([b"i9"], pid=1000, epoch=0, seq=9))
+    check(err == 45, "gap after restart gave %d" % err)
+    check(list_offsets(c, 1, "idem", 0, -1) == (0, 3), "duplicate appended after restart")
+    d = fetch(c, 11, "codecs", 0, 0)
+    check(d["err"] == 0 and d["hw"] == 100, "codecs after restart %r" % {k: d[k] for k in ("err", "hw")})
+    c.close()
+
     # confluent_kafka idempotent producer
     import confluent_kafka
     av = api_versions(port)
