@@ -398,12 +398,15 @@ def metadata_topics(port, topics):
     return brokers, ctl, ts
 
 
-def create_topics(zk_port, port, topics):
-    """Writes /brokers/topics/T; waits for a controller, else plays it. Returns True if a real
-    controller did the work."""
+def create_topics(zk_port, port, topics, configs={}):
+    """Writes /config/topics/T and /brokers/topics/T; waits for a controller, else plays it.
+    Returns True if a real controller did the work."""
     from kazoo.client import KazooClient
     zk = KazooClient(hosts="127.0.0.1:%d" % zk_port)
     zk.start(timeout=10)
+    for t, cfg in configs.items():
+        body = ",".join('"%s":"%s"' % kv for kv in cfg.items())
+        zk.create("/config/topics/" + t, ('{"version":1,"config":{%s}}' % body).encode(), makepath=True)
     for t, n in topics.items():
         parts = ",".join('"%d":[0]' % p for p in range(n))
         zk.create("/brokers/topics/" + t, ('{"version":1,"partitions":{%s}}' % parts).encode(), makepath=True)
@@ -448,8 +451,9 @@ def main():
 
 def run(zk, b):
     port = b.port
-    topics = {"t1": 1, "t3": 3, "codecs": 1, "kp": 1, "kp010": 1, "idem": 1, "ck": 1}
-    real_ctl = create_topics(zk.port, port, topics)
+    topics = {"t1": 1, "t3": 3, "codecs": 1, "kp": 1, "kp010": 1, "idem": 1, "ck": 1, "lat": 1, "small": 1}
+    configs = {"lat": {"message.timestamp.type": "LogAppendTime"}, "small": {"max.message.bytes": "200"}}
+    real_ctl = create_topics(zk.port, port, topics, configs)
     print("topics created (%s)" % ("controller" if real_ctl else "controller played by the test"))
 
     brokers, ctl, ts = metadata_topics(port, ["t3", "no.such.topic", "bad/name"])
@@ -496,6 +500,19 @@ def run(zk, b):
     check(list_offsets(c, 1, "t1", 0, -1) == (0, 3), "ListOffsets v1 latest")
     check(list_offsets(c, 5, "t1", 0, 0) == (0, 0), "ListOffsets v5 by time")
     check(list_offsets(c, 5, "t1", 0, int(time.time() * 1000) + 3600000) == (0, -1), "ListOffsets future")
+
+    # topic configs from /config/topics/T
+    t0 = int(time.time() * 1000)
+    _, err, base, lat, _ = produce(c, 7, "lat", 0, batch_v2([b"x"], ts=1000))
+    check(err == 0 and lat >= t0 - 1000, "LogAppendTime topic: err %d append time %d" % (err, lat))
+    d = fetch(c, 11, "lat", 0, 0)
+    rec = d["records"]
+    check(struct.unpack(">h", rec[21:23])[0] & 8 and struct.unpack(">q", rec[35:43])[0] == lat,
+          "stored batch lacks LogAppendTime")
+    _, err, _, _, _ = produce(c, 7, "small", 0, batch_v2([b"y" * 300]))
+    check(err == 10, "max.message.bytes=200 gave %d" % err)
+    _, err, _, _, _ = produce(c, 7, "small", 0, batch_v2([b"y"]))
+    check(err == 0, "small batch to the small topic gave %d" % err)
 
     # long poll: a fetch at the end waits, and returns when another connection produces
     c2 = Conn(port)
