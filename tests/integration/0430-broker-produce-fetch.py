@@ -501,6 +501,28 @@ def run(zk, b):
     check(list_offsets(c, 5, "t1", 0, 0) == (0, 0), "ListOffsets v5 by time")
     check(list_offsets(c, 5, "t1", 0, int(time.time() * 1000) + 3600000) == (0, -1), "ListOffsets future")
 
+    # DeleteRecords and OffsetForLeaderEpoch
+    _, err, _, _, _ = produce(c, 7, "t3", 1, batch_v2([b"1", b"2", b"3"]))
+    check(err == 0, "produce t3-1")
+    r = c.call(21, 1, s32(1) + kstr("t3") + s32(1) + s32(1) + s64(2) + s32(1000))
+    r.i32()
+    t = r.arr(lambda x: (x.str(), x.arr(lambda y: (y.i32(), y.i64(), y.i16()))))
+    check(t[0][1][0] == (1, 2, 0), "DeleteRecords %r" % t)
+    check(list_offsets(c, 1, "t3", 1, -2) == (0, 2), "log start after DeleteRecords")
+    check(fetch(c, 11, "t3", 1, 0)["err"] == 1, "fetch below the log start offset")
+    r = c.call(21, 1, s32(1) + kstr("t3") + s32(1) + s32(1) + s64(7) + s32(1000))
+    r.i32()
+    t = r.arr(lambda x: (x.str(), x.arr(lambda y: (y.i32(), y.i64(), y.i16()))))
+    check(t[0][1][0][2] == 1, "DeleteRecords beyond the HW %r" % t)
+
+    def ofle(cur, epoch):
+        r = c.call(23, 2, s32(1) + kstr("t3") + s32(1) + s32(1) + s32(cur) + s32(epoch))
+        r.i32()
+        t = r.arr(lambda x: (x.str(), x.arr(lambda y: (y.i16(), y.i32(), y.i32(), y.i64()))))
+        return t[0][1][0]
+    check(ofle(0, 0) == (0, 1, 0, 3), "OffsetForLeaderEpoch %r" % (ofle(0, 0),))
+    check(ofle(5, 0)[0] == 75, "OffsetForLeaderEpoch with a future current epoch")
+
     # topic configs from /config/topics/T
     t0 = int(time.time() * 1000)
     _, err, base, lat, _ = produce(c, 7, "lat", 0, batch_v2([b"x"], ts=1000))
