@@ -7,6 +7,7 @@
  * Kafka's LeaderDuringDelete, removes one). Metadata requests are answered from it. */
 #include "broker/meta.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -312,6 +313,22 @@ static void auto_create_done(void *arg, int16_t error, const char *message)
     free(topic);
 }
 
+/* Kafka's createTopic / createInternalTopic for a Metadata request. */
+static void auto_create(bmeta_t *m, const char *name, int version, bsrv_ctx_t *ctx)
+{
+    const bcfg_t *c = m->b->cfg;
+    LOG_I("meta", "auto-creating topic %s (Metadata v%d from %s)", name, version, bsrv_ctx_peer(ctx));
+    if (strcmp(name, "__consumer_offsets") == 0) {
+        char seg[32];
+        snprintf(seg, sizeof seg, "%d", c->offsets_topic_segment_bytes);
+        const char *kv[] = {"cleanup.policy", "compact", "segment.bytes", seg, "compression.type", "producer"};
+        badm_create_topic(m->b->admin, name, c->offsets_topic_num_partitions,
+                          (int16_t)c->offsets_topic_replication_factor, kv, 3, auto_create_done, xstrdup(name));
+        return;
+    }
+    badm_create_topic(m->b->admin, name, -1, -1, NULL, 0, auto_create_done, xstrdup(name));
+}
+
 static int32_t *ilist_arena(arena_t *a, const ilist_t *l, const bmeta_t *m, bool filter, int32_t *n)
 {
     int32_t *v = arena_alloc(a, (size_t)(l->n ? l->n : 1) * sizeof *v);
@@ -432,10 +449,8 @@ static void on_metadata(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
                 for (int32_t j = 0; j < i && !dup; j++)
                     dup = q->Topics.v[j].Name.len == q->Topics.v[i].Name.len &&
                           memcmp(q->Topics.v[j].Name.p, q->Topics.v[i].Name.p, (size_t)q->Topics.v[i].Name.len) == 0;
-                if (!dup) {
-                    LOG_I("meta", "auto-creating topic %s (Metadata v%d from %s)", name, version, bsrv_ctx_peer(ctx));
-                    badm_create_topic(b->admin, name, -1, -1, NULL, 0, auto_create_done, xstrdup(name));
-                }
+                if (!dup)
+                    auto_create(m, name, version, ctx);
             } else {
                 o->ErrorCode = KERR_UNKNOWN_TOPIC_OR_PARTITION;
             }
