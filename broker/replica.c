@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "broker/meta.h"
+#include "broker/rep_isr.h"
 #include "broker/rep_pstate.h"
 #include "broker/zkpaths.h"
 #include "common/alloc.h"
@@ -49,9 +50,7 @@ typedef struct rpart_s {
     int32_t partition;
     bool leader;
     int32_t leader_id, leader_epoch, controller_epoch, zk_version;
-    int32_t *replicas, nreplicas;
-    int32_t *isr, nisr;
-    int64_t *rleo;               /* per replicas[i]: LEO reported by its fetches (-1 unknown) */
+    risr_t rs;                   /* replicas, ISR, followers' LEOs (rep_isr.h) */
     plog_t *log;                 /* owned by the log manager */
     rps_t *pst;                  /* idempotent producers (built from the log when leading) */
     bool pst_built;
@@ -117,9 +116,7 @@ static void part_free(void *v)
 {
     rpart_t *p = v;
     free(p->topic);
-    free(p->replicas);
-    free(p->isr);
-    free(p->rleo);
+    risr_fini(&p->rs);
     rps_free(p->pst);
     free(p);
 }
@@ -342,21 +339,7 @@ static bool maybe_increment_hw(brep_t *r, rpart_t *p)
 {
     if (!p->leader || !p->log)
         return false;
-    int64_t leo = plog_end_offset(p->log);
-    int64_t hw = leo;
-    for (int32_t i = 0; i < p->nisr; i++) {
-        int32_t id = p->isr[i];
-        if (id == r->b->id)
-            continue;
-        int64_t f = -1;
-        for (int32_t j = 0; j < p->nreplicas; j++)
-            if (p->replicas[j] == id)
-                f = p->rleo[j];
-        if (f < 0)
-            f = 0;
-        if (f < hw)
-            hw = f;
-    }
+    int64_t hw = risr_hw(&p->rs, plog_end_offset(p->log));
     int64_t old = plog_high_watermark(p->log);
     if (hw <= old)
         return false;
@@ -677,10 +660,9 @@ static bool fetch_try(brep_t *r, bsrv_ctx_t *ctx, const kp_FetchRequest *q, int 
                 continue;
             }
             if (follower) {
-                for (int32_t x = 0; x < p->nreplicas; x++)
-                    if (p->replicas[x] == q->ReplicaId && fq->FetchOffset > p->rleo[x])
-                        p->rleo[x] = fq->FetchOffset;
-                maybe_increment_hw(r, p);
+                if (risr_follower_fetch(&p->rs, q->ReplicaId, fq->FetchOffset, plog_end_offset(p->log),
+                                        broker_mono_ms()) == 0)
+                    maybe_increment_hw(r, p);
             }
             o->hw = plog_high_watermark(p->log);
             o->lso = o->hw;
@@ -895,7 +877,7 @@ static void on_produce(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
                 any_err = true;
                 continue;
             }
-            if (q->Acks == -1 && p->nisr < p->cfg.min_isr) {
+            if (q->Acks == -1 && risr_isr_size(&p->rs) < p->cfg.min_isr) {
                 o->ErrorCode = KERR_NOT_ENOUGH_REPLICAS;
                 any_err = true;
                 continue;
@@ -1128,15 +1110,6 @@ typedef struct lai_job_s {
     int pending;                 /* config reads in flight */
 } lai_job_t;
 
-static void ilist_copy(int32_t **dst, int32_t *dn, const int32_t *v, int32_t n)
-{
-    free(*dst);
-    *dst = NULL;
-    *dn = n > 0 ? n : 0;
-    if (*dn)
-        *dst = xmemdup(v, (size_t)*dn * sizeof *v);
-}
-
 /* Applies one partition state addressed to this broker. Returns a Kafka error code. */
 static int16_t become(brep_t *r, const char *topic, const kp_LeaderAndIsrPartitionState *s, const rtcfg_t *cfg)
 {
@@ -1168,19 +1141,14 @@ static int16_t become(brep_t *r, const char *topic, const kp_LeaderAndIsrPartiti
     p->leader_epoch = s->LeaderEpoch;
     p->controller_epoch = s->ControllerEpoch;
     p->zk_version = s->ZkVersion;
-    ilist_copy(&p->replicas, &p->nreplicas, s->Replicas.v, s->Replicas.n);
-    ilist_copy(&p->isr, &p->nisr, s->Isr.v, s->Isr.n);
-    free(p->rleo);
-    p->rleo = xmalloc((size_t)(p->nreplicas ? p->nreplicas : 1) * sizeof *p->rleo);
-    for (int32_t i = 0; i < p->nreplicas; i++)
-        p->rleo[i] = -1;
+    risr_init(&p->rs, b->id, s->Replicas.v, s->Replicas.n, s->Isr.v, s->Isr.n, broker_mono_ms());
     if (s->Leader == b->id) {
         plog_assign_epoch(log, s->LeaderEpoch, plog_end_offset(log));
         p->leader = true;
         pstate_build(p);
         maybe_increment_hw(r, p);
         LOG_I("rep", "%s-%d: leader, epoch %d, LEO %lld, HW %lld, ISR of %d", topic, s->PartitionIndex, s->LeaderEpoch,
-              (long long)plog_end_offset(log), (long long)plog_high_watermark(log), p->nisr);
+              (long long)plog_end_offset(log), (long long)plog_high_watermark(log), risr_isr_size(&p->rs));
         notify(r, p, true);
     } else {
         p->leader = false;
