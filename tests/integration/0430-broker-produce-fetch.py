@@ -501,6 +501,15 @@ def run(zk, b):
     check(list_offsets(c, 5, "t1", 0, 0) == (0, 0), "ListOffsets v5 by time")
     check(list_offsets(c, 5, "t1", 0, int(time.time() * 1000) + 3600000) == (0, -1), "ListOffsets future")
 
+    # Produce v0 with a magic-0 message set (Kafka 0.9's clients), read back by Fetch v0
+    msg = b"\x00\x00" + s32(-1) + kbytes(b"old")
+    entry = struct.pack(">I", zlib.crc32(msg) & 0xffffffff) + msg
+    _, err, base, _, _ = produce(c, 0, "t3", 2, s64(0) + s32(len(entry)) + entry)
+    check(err == 0 and base == 0, "produce v0 magic 0: %d %d" % (err, base))
+    d = fetch(c, 0, "t3", 2, 0)
+    check(d["err"] == 0 and record_values(d["records"]) == [("v0", 1)] and d["records"].endswith(b"old"),
+          "fetch v0 of a magic-0 message %r" % d)
+
     # DeleteRecords and OffsetForLeaderEpoch
     _, err, _, _, _ = produce(c, 7, "t3", 1, batch_v2([b"1", b"2", b"3"]))
     check(err == 0, "produce t3-1")
