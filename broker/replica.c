@@ -54,6 +54,7 @@ typedef struct rpart_s {
     plog_t *log;                 /* owned by the log manager */
     rps_t *pst;                  /* idempotent producers (built from the log when leading) */
     bool pst_built;
+    bool isr_updating;           /* a write of the state znode is in flight */
     rtcfg_t cfg;
 } rpart_t;
 
@@ -65,6 +66,7 @@ typedef struct listener_s {
 typedef struct dfetch_s dfetch_t;
 typedef struct dprod_s dprod_t;
 typedef struct zread_s zread_t;
+typedef struct isr_op_s isr_op_t;
 
 struct brep_s {
     broker_t *b;
@@ -76,6 +78,11 @@ struct brep_s {
     dfetch_t *fetches;           /* parked Fetch requests */
     dprod_t *prods;              /* parked acks=-1 produces and internal appends */
     zread_t *zreads;             /* config reads in flight */
+    isr_op_t *isr_ops;           /* ISR writes in flight */
+    hmap_t isr_changed;          /* pkey -> topic name: ISR changes not yet announced */
+    int64_t last_isr_change_ms, last_isr_propagation_ms;
+    struct event *isr_ev;        /* ISR expiration check (replica.lag.time.max.ms / 2) */
+    struct event *prop_ev;       /* /isr_change_notification propagation (2.5 s) */
     bool fetchers_logged;
 };
 
@@ -346,6 +353,202 @@ static bool maybe_increment_hw(brep_t *r, rpart_t *p)
     plog_set_high_watermark(p->log, hw);
     wake_partition(r, p->topic, p->partition);
     return true;
+}
+
+/* ---- ISR maintenance (Kafka's Partition.maybeShrinkIsr / maybeExpandIsr) ----
+ *
+ * The leader changes the ISR itself: it writes the partition state znode conditionally on
+ * the zkVersion it got in LeaderAndIsr (a BADVERSION means the controller changed it: wait
+ * for its LeaderAndIsr), then records the partition for /isr_change_notification, which is
+ * written at most every 2.5 s once changes have settled (5 s quiet, or 60 s since the last). */
+
+struct isr_op_s {
+    isr_op_t *next;
+    brep_t *r;                   /* NULL once brep_free ran */
+    char *topic;
+    int32_t partition;
+    int32_t leader_epoch;
+    int32_t *isr;
+    int32_t nisr;
+};
+
+static int32_t current_isr(const rpart_t *p, int32_t *out)
+{
+    int32_t k = 0;
+    for (int32_t i = 0; i < p->rs.n; i++)
+        if (p->rs.in_isr[i])
+            out[k++] = p->rs.replicas[i];
+    return k;
+}
+
+static void isr_write_cb(zkc_t *zk, const zkc_result_t *res, void *ctx)
+{
+    (void)zk;
+    isr_op_t *op = ctx;
+    brep_t *r = op->r;
+    if (r) {
+        for (isr_op_t **pp = &r->isr_ops; *pp; pp = &(*pp)->next)
+            if (*pp == op) {
+                *pp = op->next;
+                break;
+            }
+        rpart_t *p = part_get(r, op->topic, op->partition);
+        if (p && p->leader && p->leader_epoch == op->leader_epoch) {
+            p->isr_updating = false;
+            if (res->rc == ZOK && res->stat) {
+                p->zk_version = res->stat->version;
+                for (int32_t i = 0; i < p->rs.n; i++) {
+                    bool in = false;
+                    for (int32_t j = 0; j < op->nisr; j++)
+                        in |= op->isr[j] == p->rs.replicas[i];
+                    risr_set_isr(&p->rs, p->rs.replicas[i], in);
+                }
+                LOG_I("rep", "%s-%d: ISR is now of %d replica(s), zkVersion %d", p->topic, p->partition, op->nisr,
+                      p->zk_version);
+                pkey_t key;
+                if (pkey_make(&key, p->topic, strlen(p->topic), p->partition) &&
+                    !hmap_get(&r->isr_changed, key.b, key.len))
+                    hmap_put(&r->isr_changed, key.b, key.len, xstrdup(p->topic));
+                r->last_isr_change_ms = broker_mono_ms();
+                maybe_increment_hw(r, p);
+            } else if (res->rc == ZBADVERSION) {
+                LOG_I("rep", "%s-%d: cached zkVersion %d not equal to that in the coordinator, skip updating ISR",
+                      p->topic, p->partition, p->zk_version);
+            } else {
+                LOG_W("rep", "%s-%d: ISR update failed (%d)", p->topic, p->partition, res->rc);
+            }
+        }
+    }
+    free(op->topic);
+    free(op->isr);
+    free(op);
+}
+
+static void isr_write(brep_t *r, rpart_t *p, const int32_t *isr, int32_t n)
+{
+    if (p->isr_updating || !r->b->zk)
+        return;
+    zkpaths_pstate_t st = {p->controller_epoch, r->b->id, p->leader_epoch, {(int32_t *)isr, (size_t)n}};
+    buf_t b = BUF_INIT;
+    if (zkpaths_pstate_encode(&st, &b) != 0) {
+        buf_free(&b);
+        return;
+    }
+    isr_op_t *op = xcalloc(1, sizeof *op);
+    op->r = r;
+    op->topic = xstrdup(p->topic);
+    op->partition = p->partition;
+    op->leader_epoch = p->leader_epoch;
+    op->isr = xmemdup(isr, (size_t)(n ? n : 1) * sizeof *isr);
+    op->nisr = n;
+    char *path = zkpaths_partition_state(p->topic, p->partition);
+    int rc = zkc_set_data(r->b->zk, path, b.data, (int32_t)b.len, p->zk_version, isr_write_cb, op);
+    free(path);
+    buf_free(&b);
+    if (rc != ZOK) {
+        free(op->topic);
+        free(op->isr);
+        free(op);
+        return;
+    }
+    p->isr_updating = true;
+    op->next = r->isr_ops;
+    r->isr_ops = op;
+}
+
+/* A follower that caught up to the HW joins the ISR. */
+static void maybe_expand_isr(brep_t *r, rpart_t *p)
+{
+    if (p->isr_updating)
+        return;
+    int32_t *add = xmalloc((size_t)(2 * p->rs.n + 1) * sizeof *add);
+    int32_t na = risr_caught_up(&p->rs, plog_high_watermark(p->log), add);
+    if (na > 0) {
+        int32_t *isr = add + na;
+        int32_t n = current_isr(p, isr);
+        for (int32_t i = 0; i < na; i++) {
+            LOG_I("rep", "%s-%d: expanding the ISR with broker %d", p->topic, p->partition, add[i]);
+            isr[n++] = add[i];
+        }
+        isr_write(r, p, isr, n);
+    }
+    free(add);
+}
+
+static void isr_check_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    brep_t *r = arg;
+    int64_t now = broker_mono_ms();
+    int64_t lag = r->b->cfg ? r->b->cfg->replica_lag_time_max_ms : 10000;
+    hmap_iter_t it;
+    hmap_iter_init(&r->parts, &it);
+    const void *k;
+    size_t kl;
+    void *v;
+    while (hmap_iter_next(&r->parts, &it, &k, &kl, &v)) {
+        rpart_t *p = v;
+        if (!p->leader || !p->log || p->isr_updating || p->rs.n <= 1)
+            continue;
+        int32_t *out = xmalloc((size_t)(2 * p->rs.n + 1) * sizeof *out);
+        int32_t no = risr_out_of_sync(&p->rs, now, lag, out);
+        if (no > 0) {
+            int32_t *isr = out + no, n = 0;
+            for (int32_t i = 0; i < p->rs.n; i++) {
+                bool drop = false;
+                for (int32_t j = 0; j < no; j++)
+                    drop |= out[j] == p->rs.replicas[i];
+                if (p->rs.in_isr[i] && !drop)
+                    isr[n++] = p->rs.replicas[i];
+            }
+            LOG_I("rep", "%s-%d: shrinking the ISR: %d follower(s) not caught up for %lld ms", p->topic,
+                  p->partition, no, (long long)lag);
+            isr_write(r, p, isr, n);
+        }
+        free(out);
+    }
+}
+
+static void isr_notified_cb(zkc_t *zk, const zkc_result_t *res, void *ctx)
+{
+    (void)zk, (void)ctx;
+    if (res->rc != ZOK)
+        LOG_W("rep", "ISR change notification not written (%d)", res->rc);
+}
+
+static void isr_propagate_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    brep_t *r = arg;
+    int64_t now = broker_mono_ms();
+    if (hmap_count(&r->isr_changed) == 0 || !r->b->zk)
+        return;
+    if (!(now - r->last_isr_change_ms > 5000 || now - r->last_isr_propagation_ms > 60000))
+        return;
+    zkpaths_tplist_t l = {0};
+    l.v = xcalloc(hmap_count(&r->isr_changed), sizeof *l.v);
+    hmap_iter_t it;
+    hmap_iter_init(&r->isr_changed, &it);
+    const void *k;
+    size_t kl;
+    void *v;
+    while (hmap_iter_next(&r->isr_changed, &it, &k, &kl, &v)) {
+        l.v[l.n].topic = v;
+        l.v[l.n].partition = (int32_t)be32_get(k);
+        l.n++;
+    }
+    buf_t b = BUF_INIT;
+    if (zkpaths_tplist_encode(&l, false, &b) == 0) {
+        char *prefix = zkpaths_isr_change_prefix();
+        zkc_create_t c = {.path = prefix, .data = b.data, .len = (int32_t)b.len, .mode = ZK_PERSISTENT_SEQUENTIAL};
+        zkc_create(r->b->zk, &c, isr_notified_cb, NULL);
+        free(prefix);
+    }
+    buf_free(&b);
+    free(l.v);
+    hmap_fini(&r->isr_changed, free);
+    hmap_init(&r->isr_changed);
+    r->last_isr_propagation_ms = now;
 }
 
 /* ---- idempotent producers ---- */
@@ -661,8 +864,10 @@ static bool fetch_try(brep_t *r, bsrv_ctx_t *ctx, const kp_FetchRequest *q, int 
             }
             if (follower) {
                 if (risr_follower_fetch(&p->rs, q->ReplicaId, fq->FetchOffset, plog_end_offset(p->log),
-                                        broker_mono_ms()) == 0)
+                                        broker_mono_ms()) == 0) {
                     maybe_increment_hw(r, p);
+                    maybe_expand_isr(r, p);
+                }
             }
             o->hw = plog_high_watermark(p->log);
             o->lso = o->hw;
@@ -1142,6 +1347,7 @@ static int16_t become(brep_t *r, const char *topic, const kp_LeaderAndIsrPartiti
     p->controller_epoch = s->ControllerEpoch;
     p->zk_version = s->ZkVersion;
     risr_init(&p->rs, b->id, s->Replicas.v, s->Replicas.n, s->Isr.v, s->Isr.n, broker_mono_ms());
+    p->isr_updating = false;   /* a write for an older epoch is ignored when it completes */
     if (s->Leader == b->id) {
         plog_assign_epoch(log, s->LeaderEpoch, plog_end_offset(log));
         p->leader = true;
@@ -1395,6 +1601,17 @@ brep_t *brep_new(broker_t *b)
     r->b = b;
     hmap_init(&r->parts);
     hmap_init(&r->topics);
+    hmap_init(&r->isr_changed);
+    if (b->base) {
+        int64_t lag = b->cfg ? b->cfg->replica_lag_time_max_ms : 10000;
+        int64_t half = lag / 2 > 0 ? lag / 2 : 1;
+        struct timeval tv = {(time_t)(half / 1000), (suseconds_t)(half % 1000) * 1000};
+        r->isr_ev = event_new(b->base, -1, EV_PERSIST, isr_check_cb, r);
+        event_add(r->isr_ev, &tv);
+        struct timeval pv = {2, 500000};
+        r->prop_ev = event_new(b->base, -1, EV_PERSIST, isr_propagate_cb, r);
+        event_add(r->prop_ev, &pv);
+    }
     if (b->srv) {
         bsrv_set_handler(b->srv, KP_PRODUCE, on_produce, r);
         bsrv_set_handler(b->srv, KP_FETCH, on_fetch, r);
@@ -1436,6 +1653,14 @@ void brep_free(brep_t *r)
         }
     }
     r->zreads = NULL;
+    for (isr_op_t *op = r->isr_ops; op; op = op->next)
+        op->r = NULL;
+    r->isr_ops = NULL;
+    if (r->isr_ev)
+        event_free(r->isr_ev);
+    if (r->prop_ev)
+        event_free(r->prop_ev);
+    hmap_fini(&r->isr_changed, free);
     hmap_fini(&r->parts, part_free);
     hmap_fini(&r->topics, free);
     free(r);

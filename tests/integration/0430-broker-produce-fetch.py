@@ -359,7 +359,8 @@ class Broker:
                 "--override", "log.dirs=" + self.logdir,
                 "--override", "listeners=PLAINTEXT://127.0.0.1:%d" % self.port,
                 "--override", "broker.id=0",
-                "--override", "auto.create.topics.enable=true"]
+                "--override", "auto.create.topics.enable=true",
+                "--override", "replica.lag.time.max.ms=2000"]
         self.logf = open(self.logpath, "ab")
         self.p = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + (60 if wrap else 20)
@@ -581,11 +582,23 @@ def run(zk, b):
     check(list_offsets(c, 1, "idem", 0, -1)[1] == 3, "idem end offset")
     c.close()
 
+    def zk_client():
+        from kazoo.client import KazooClient
+        z = KazooClient(hosts="127.0.0.1:%d" % zk.port)
+        z.start(timeout=10)
+        return z
+
     # acks=-1 with a two-replica ISR: answered once the follower's fetch moves the HW, or
     # REQUEST_TIMED_OUT; consumers only see data below the HW
     if not real_ctl:
+        z = zk_client()
+        z.ensure_path("/isr_change_notification")   # a broker's persistent path (registration module)
+        for t in ("r2", "r3"):
+            z.create("/brokers/topics/%s/partitions/0/state" % t,
+                     b'{"controller_epoch":1,"leader":0,"version":1,"leader_epoch":0,"isr":[0,1]}', makepath=True)
+        z.stop()
         c = Conn(port)
-        r = c.call(4, 1, leader_and_isr_v1(port, 1, {"r2": 1}, replicas=(0, 1)))
+        r = c.call(4, 1, leader_and_isr_v1(port, 1, {"r2": 1, "r3": 1}, replicas=(0, 1)))
         check(r.i16() == 0 and r.arr(lambda x: (x.str(), x.i32(), x.i16()))[0][2] == 0, "LeaderAndIsr r2")
         _, err, _, _, _ = produce(c, 7, "r2", 0, batch_v2([b"a"]), acks=-1, timeout=300)
         check(err == 7, "acks=-1 without the follower gave %d" % err)
@@ -606,6 +619,27 @@ def run(zk, b):
         check(list_offsets(c, 1, "r2", 0, -1) == (0, 2), "ListOffsets latest = HW")
         c.close()
         c2.close()
+
+        # r3: follower 1 never fetches: after replica.lag.time.max.ms the leader shrinks the ISR
+        # in the state znode and announces it under /isr_change_notification; a fetch at the
+        # LEO brings it back
+        import json
+        z = zk_client()
+
+        def isr_of(t):
+            return json.loads(z.get("/brokers/topics/%s/partitions/0/state" % t)[0])["isr"]
+        zkharness.wait_until(lambda: isr_of("r3") == [0], 10, what="ISR shrink of r3")
+        zkharness.wait_until(lambda: z.exists("/isr_change_notification") and
+                             z.get_children("/isr_change_notification"), 15, what="isr_change_notification")
+        kids = z.get_children("/isr_change_notification")
+        note = json.loads(z.get("/isr_change_notification/" + sorted(kids)[0])[0])
+        check({"topic": "r3", "partition": 0} in note["partitions"], "isr change notification %r" % note)
+        c = Conn(port)
+        fetch(c, 11, "r3", 0, 0, replica=1)
+        zkharness.wait_until(lambda: sorted(isr_of("r3")) == [0, 1], 10, what="ISR expansion of r3")
+        c.close()
+        z.stop()
+        print("ISR shrink, notification and expansion ok")
 
     # kcat with every codec
     for codec in ("none", "gzip", "snappy", "lz4", "zstd"):
