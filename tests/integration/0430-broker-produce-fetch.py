@@ -32,7 +32,7 @@ TOP = os.environ.get("GREGOR_TOP") or os.path.abspath(os.path.join(os.path.dirna
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 import zkharness  # noqa: E402
 
-BROKER = os.path.join(TOP, "build", "bin", "gregor-broker")
+BROKER = os.environ.get("GREGOR_BROKER") or os.path.join(TOP, "build", "bin", "gregor-broker")
 PROCS = []
 
 
