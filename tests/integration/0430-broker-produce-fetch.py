@@ -20,6 +20,7 @@ Checks:
     OFFSET_OUT_OF_RANGE.
 Exit 0 pass, 77 skip, 1 fail."""
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -447,6 +448,8 @@ def main():
     finally:
         b.stop()
         zk.cleanup()
+    if os.environ.get("ZKH_KEEP") != "1":
+        shutil.rmtree(work, ignore_errors=True)
     print("PASS")
 
 
