@@ -20,6 +20,8 @@
 #include "proto/kafka_err.h"
 
 #define LEADER_DURING_DELETE (-2)
+/* Partition indexes are array slots here: a bound keeps a hostile request from allocating much. */
+#define BMETA_MAX_PARTITIONS 65536
 
 typedef struct mep_s {
     char *listener;
@@ -141,8 +143,10 @@ static const mep_t *broker_ep(const mbroker_t *br, const char *listener)
 
 static void apply_partition(bmeta_t *m, kp_str_t topic, const kp_UpdateMetadataPartitionState *ps)
 {
-    if (topic.len <= 0 || ps->PartitionIndex < 0 || ps->PartitionIndex > 1000000)
+    if (topic.len <= 0 || ps->PartitionIndex < 0 || ps->PartitionIndex >= BMETA_MAX_PARTITIONS) {
+        LOG_W("meta", "UpdateMetadata: partition %d of %.*s ignored", ps->PartitionIndex, KP_STR_ARGS(topic));
         return;
+    }
     char *name = slice_dup(topic);
     mtopic_t *t = hmap_gets(&m->topics, name);
     if (ps->Leader == LEADER_DURING_DELETE) {
