@@ -203,6 +203,34 @@ static ctrl_assign_broker_t *live_brokers(const zkc_result_t *res, size_t *n)
 }
 
 
+/* Creates every missing ancestor of path (null data, NODEEXISTS ignored), as
+ * KafkaZkClient.createRecursive does, then continues op with fn (rc of the last create). The
+ * creates are pipelined: replies come in order, so each parent exists before its child. */
+static void ensure_parents(zop_t *op, const char *path, zop_fn fn)
+{
+    char *tmp = xstrdup(path);
+    char *last = strrchr(tmp, '/');
+    if (!last || last == tmp) {
+        free(tmp);
+        op->fn = fn;
+        return zop_fail(op, ZOK);
+    }
+    *last = '\0';
+    for (char *s = strchr(tmp + 1, '/');; s = strchr(s + 1, '/')) {
+        if (s)
+            *s = '\0';
+        zkc_create_t c = {.path = tmp, .data = NULL, .len = -1};
+        if (!s) {
+            ZISSUE(op, fn, zkc_create(zk, &c, zop_cb, op));
+            break;
+        }
+        if (op->a->b->zk)
+            zkc_create(op->a->b->zk, &c, NULL, NULL);
+        *s = '/';
+    }
+    free(tmp);
+}
+
 /* Writes /config/<type>/<name> (setData, else create, creating /config/<type> if needed), as
  * KafkaZkClient.setOrCreateEntityConfigs. Used by create and alter. */
 typedef struct cfgw_s {
@@ -243,15 +271,8 @@ static void cfgw_create_done(zop_t *op, const zkc_result_t *res)
         return cfgw_end(w, ZCONNECTIONLOSS);
     if (res->rc == ZNODEEXISTS && w->tries < 5)
         return cfgw_set(w);
-    if (res->rc == ZNONODE && w->tries < 5) {
-        /* the parent /config/<type> is missing */
-        char *parent = xstrdup(w->path);
-        *strrchr(parent, '/') = '\0';
-        zkc_create_t c = {.path = parent, .data = NULL, .len = -1};
-        ZISSUE(w, cfgw_parent_done, zkc_create(zk, &c, zop_cb, w));
-        free(parent);
-        return;
-    }
+    if (res->rc == ZNONODE && w->tries < 5)
+        return ensure_parents(&w->z, w->path, cfgw_parent_done);
     cfgw_end(w, res->rc);
 }
 
@@ -309,6 +330,7 @@ struct ct_s {
     badm_done_fn done;          /* badm_create_topic's caller */
     void *done_arg;
     int32_t out_nparts, out_rf; /* what was (or would be) created */
+    bool parents_done;
 };
 
 static void ct_finish(ct_t *op, int16_t err, const char *msg)
@@ -336,7 +358,7 @@ static void ct_write_config(ct_t *op);
 static void ct_brokers(zop_t *z, const zkc_result_t *res)
 {
     ct_t *op = (ct_t *)z;
-    if (!res || res->rc != ZOK)
+    if (!res || (res->rc != ZOK && res->rc != ZNONODE))
         return ct_zfail(op, res);
     size_t nb;
     ctrl_assign_broker_t *br = live_brokers(res, &nb);
@@ -430,7 +452,7 @@ static int ct_validate_assign(ct_t *op, char *m, size_t mlen)
 static void ct_all_topics(zop_t *z, const zkc_result_t *res)
 {
     ct_t *op = (ct_t *)z;
-    if (!res || res->rc != ZOK)
+    if (!res || (res->rc != ZOK && res->rc != ZNONODE))
         return ct_zfail(op, res);
     char m[1024];
     size_t o = 0;
@@ -469,9 +491,26 @@ static void ct_check_exists(zop_t *z, const zkc_result_t *res)
     ct_write_config(op);
 }
 
+static void ct_config_written(void *arg, int rc);
+
+static void ct_parents(zop_t *z, const zkc_result_t *res)
+{
+    ct_t *op = (ct_t *)z;
+    if (!res || (res->rc != ZOK && res->rc != ZNODEEXISTS))
+        return ct_zfail(op, res);
+    op->parents_done = true;
+    ct_config_written(op, ZOK);
+}
+
 static void ct_created(zop_t *z, const zkc_result_t *res)
 {
     ct_t *op = (ct_t *)z;
+    if (res && res->rc == ZNONODE && !op->parents_done) {
+        char *p = zkpaths_topic(op->topic);
+        ensure_parents(&op->z, p, ct_parents);
+        free(p);
+        return;
+    }
     if (res && res->rc == ZNODEEXISTS) {
         char m[300];
         snprintf(m, sizeof m, "Topic '%s' already exists.", op->topic);
@@ -593,6 +632,9 @@ struct creq_s {
     bool validate_only, include_syn;
     int64_t deadline;
     creq_t *next;
+    ct_t **ops;                 /* CreateTopics: creates run one after the other, as Kafka's */
+    size_t nops, opi;
+    bool launching, relaunch;
 };
 
 static void rt_set(rtopic_t *t, int16_t err, const char *msg)
@@ -624,6 +666,7 @@ static void creq_free(creq_t *r)
         zkpaths_config_free(&r->t[i].cfg);
     }
     free(r->t);
+    free(r->ops);
     free(r);
 }
 
@@ -899,6 +942,25 @@ static void respond(creq_t *r)
 
 /* ---- CreateTopics ---- */
 
+/* Starts the next create of a CreateTopics request (iteratively, not recursively, when
+ * creates finish at once). */
+static void creq_next_ct(creq_t *r)
+{
+    if (r->launching) {
+        r->relaunch = true;
+        return;
+    }
+    r->launching = true;
+    do {
+        r->relaunch = false;
+        if (r->opi < r->nops) {
+            ct_t *op = r->ops[r->opi++];
+            ct_start(r->a, op);
+        }
+    } while (r->relaunch);
+    r->launching = false;
+}
+
 static void creq_ct_fin(ct_t *op, int16_t err, const char *msg)
 {
     rtopic_t *t = op->arg;
@@ -907,7 +969,9 @@ static void creq_ct_fin(ct_t *op, int16_t err, const char *msg)
         t->nparts = op->out_nparts;
         t->rf = op->out_rf;
     }
-    creq_one_done(t->r);
+    creq_t *r = t->r;
+    creq_next_ct(r);
+    creq_one_done(r);
 }
 
 static int cmp_passign(const void *x, const void *y)
@@ -922,6 +986,7 @@ static void h_create_topics(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
     const kp_CreateTopicsRequest *rq = req->body;
     arena_t *ar = bsrv_ctx_arena(ctx);
     creq_t *r = creq_new(a, ctx, req, rq->Topics.n);
+    r->ops = xcalloc(r->n ? r->n : 1, sizeof *r->ops);
     r->timeout_ms = rq->TimeoutMs;
     r->validate_only = req->hdr.api_version >= 1 && rq->ValidateOnly;
     for (size_t i = 0; i < r->n; i++)
@@ -981,8 +1046,9 @@ static void h_create_topics(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
             ct_finish(op, KERR_INVALID_REQUEST, m);
             continue;
         }
-        ct_start(a, op);
+        r->ops[r->nops++] = op;
     }
+    creq_next_ct(r);
     creq_launched(r);
 }
 
@@ -991,6 +1057,7 @@ static void h_create_topics(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
 typedef struct dt_s {
     zop_t z;
     rtopic_t *t;
+    bool parents_done;
 } dt_t;
 
 static void dt_end(dt_t *op, int16_t err, const char *msg)
@@ -1001,11 +1068,29 @@ static void dt_end(dt_t *op, int16_t err, const char *msg)
     creq_one_done(t->r);
 }
 
+static void dt_exists(zop_t *z, const zkc_result_t *res);
+
+static void dt_parents(zop_t *z, const zkc_result_t *res)
+{
+    dt_t *op = (dt_t *)z;
+    if (!res || (res->rc != ZOK && res->rc != ZNODEEXISTS))
+        return dt_end(op, KERR_UNKNOWN_SERVER_ERROR, NULL);
+    op->parents_done = true;
+    zkc_result_t r = {.rc = ZOK};
+    dt_exists(z, &r);
+}
+
 static void dt_created(zop_t *z, const zkc_result_t *res)
 {
     dt_t *op = (dt_t *)z;
     if (!res)
         return dt_end(op, KERR_UNKNOWN_SERVER_ERROR, NULL);
+    if (res->rc == ZNONODE && !op->parents_done) {
+        char *p = zkpaths_delete_topic(op->t->name);
+        ensure_parents(&op->z, p, dt_parents);
+        free(p);
+        return;
+    }
     if (res->rc == ZOK || res->rc == ZNODEEXISTS) {   /* already marked: still wait for it */
         LOG_I(SUB, "topic %s marked for deletion", op->t->name);
         return dt_end(op, 0, NULL);
@@ -1256,7 +1341,7 @@ static void cp_read(cp_t *op)
 static void cp_brokers(zop_t *z, const zkc_result_t *res)
 {
     cp_t *op = (cp_t *)z;
-    if (!res || res->rc != ZOK)
+    if (!res || (res->rc != ZOK && res->rc != ZNONODE))
         return cp_zfail(op, res);
     op->brokers = live_brokers(res, &op->nbrokers);
     cp_read(op);
@@ -1501,8 +1586,9 @@ static void ac_notified(zop_t *z, const zkc_result_t *res)
 {
     ac_t *op = (ac_t *)z;
     if (res && res->rc == ZNONODE && op->tries < 3) {
-        zkc_create_t c = {.path = ZKPATHS_CONFIG_CHANGES, .data = NULL, .len = -1};
-        ZISSUE(op, ac_parent, zkc_create(zk, &c, zop_cb, op));
+        char *p = zkpaths_config_change_prefix();
+        ensure_parents(&op->z, p, ac_parent);
+        free(p);
         return;
     }
     if (!res || res->rc != ZOK)
