@@ -148,6 +148,88 @@ def api_versions(port):
     return keys
 
 
+def uvarint(n):
+    out = b""
+    while True:
+        b = n & 0x7f
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def cstr(x):
+    if x is None:
+        return b"\x00"
+    x = x.encode()
+    return uvarint(len(x) + 1) + x
+
+
+class Rd:
+    def __init__(self, b):
+        self.b, self.i = b, 0
+
+    def take(self, n):
+        v = self.b[self.i:self.i + n]
+        self.i += n
+        return v
+
+    def fmt(self, f):
+        n = struct.calcsize(f)
+        return struct.unpack(f, self.take(n))[0]
+
+    def uv(self):
+        n = shift = 0
+        while True:
+            c = self.b[self.i]
+            self.i += 1
+            n |= (c & 0x7f) << shift
+            shift += 7
+            if not c & 0x80:
+                return n
+
+    def cstr(self):
+        n = self.uv()
+        return None if n == 0 else self.take(n - 1).decode()
+
+    def tags(self):
+        for _ in range(self.uv()):
+            self.uv()
+            self.take(self.uv())
+
+
+def create_topics_v5(port, name, nparts, configs, validate_only):
+    """CreateTopics v5 (flexible): returns (error, message, num_partitions, rf, {name: (value, source)})."""
+    body = uvarint(2) + cstr(name) + struct.pack(">ih", nparts, -1) + uvarint(1)
+    body += uvarint(len(configs) + 1) + b"".join(cstr(k) + cstr(v) + b"\x00" for k, v in configs)
+    body += b"\x00" + struct.pack(">i?", 5000, validate_only) + b"\x00"
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    m = struct.pack(">hhih", 19, 5, 42, 4) + b"test" + b"\x00" + body
+    s.sendall(struct.pack(">i", len(m)) + m)
+    n = struct.unpack(">i", s.recv(4, socket.MSG_WAITALL))[0]
+    r = Rd(s.recv(n, socket.MSG_WAITALL))
+    s.close()
+    check(r.fmt(">i") == 42, "v5 correlation id")
+    r.tags()
+    r.fmt(">i")
+    check(r.uv() == 2, "v5: one topic")
+    check(r.cstr() == name, "v5 topic name")
+    err = r.fmt(">h")
+    msg = r.cstr()
+    np_, rf = r.fmt(">i"), r.fmt(">h")
+    cfgs = {}
+    n = r.uv()
+    for _ in range(max(n - 1, 0)):
+        k, v = r.cstr(), r.cstr()
+        ro, src, sens = r.fmt(">?"), r.fmt(">b"), r.fmt(">?")
+        r.tags()
+        cfgs[k] = (v, src)
+    r.tags()
+    r.tags()
+    return err, msg, np_, rf, cfgs
+
+
 def errs(resp):
     return {t[0]: t[1] for t in resp.topic_errors}
 
@@ -219,6 +301,15 @@ def protocol_part(broker, zk):
         check(r.topic_errors[0][1:] == (TOPIC_EXISTS, "Topic 'gone' is marked for deletion."),
               "marked for deletion: %r" % (r.topic_errors,))
     print("ok: CreateTopics duplicate, validate_only, timeout 0, collisions, marked for deletion")
+    err, msg, np_, rf, cfgs = create_topics_v5(port, "v5t", 3, [("retention.ms", "777")], True)
+    check((err, msg, np_, rf) == (NONE, None, 3, 1), "v5 validate_only: %r" % ((err, msg, np_, rf),))
+    check(len(cfgs) == 26 and cfgs["retention.ms"] == ("777", 1) and cfgs["segment.bytes"] == ("1073741824", 5),
+          "v5 configs: %r" % ({k: cfgs[k] for k in ("retention.ms", "segment.bytes") if k in cfgs},))
+    check(not zk.exists("/brokers/topics/v5t"), "v5 validate_only wrote the topic")
+    err, msg, np_, rf, cfgs = create_topics_v5(port, "t1", 1, [], False)
+    check((err, msg, np_, rf, cfgs) == (TOPIC_EXISTS, "Topic 't1' already exists.", -1, -1, {}),
+          "v5 existing: %r" % ((err, msg, np_, rf),))
+    print("ok: CreateTopics v5 (flexible) with the topic's configs")
 
     # --- CreatePartitions ---
     r = conn.call(CreatePartitionsRequest[1](topic_partitions=[("t1", (5, None)), ("nope", (2, None)),
@@ -315,6 +406,25 @@ def protocol_part(broker, zk):
     tt, err, pid, epoch = struct.unpack(">ihqh", raw(port, 22, 0, struct.pack(">h", 3) + b"txn" +
                                                      struct.pack(">i", 60000)))
     check((err, pid, epoch) == (COORD_NOT_AVAILABLE, -1, -1), "transactional id: %r" % ((err, pid, epoch),))
+    # another broker claims a block meanwhile: ours comes after it (version-checked setData)
+    zk.set("/latest_producer_id_block", b'{"version":1,"broker":5,"block_start":"49000","block_end":"49999"}')
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    n_req = 1000
+    one = struct.pack(">hhih", 22, 1, 7, 4) + b"test" + struct.pack(">hi", -1, 60000)
+    s.sendall((struct.pack(">i", len(one)) + one) * n_req)
+    got = []
+    for i in range(n_req):
+        size = struct.unpack(">i", s.recv(4, socket.MSG_WAITALL))[0]
+        body = s.recv(size, socket.MSG_WAITALL)
+        got.append(struct.unpack(">ihqh", body[4:]))
+    s.close()
+    check(all(g[1] == 0 for g in got), "pipelined InitProducerId errors")
+    pids = [g[2] for g in got]
+    check(len(set(pids)) == n_req and pids == sorted(pids), "pipelined ids not unique/increasing")
+    check(pids[-1] >= 50000 and 50000 in pids, "no id from the block after 49999: last %d" % pids[-1])
+    check(zk.get("/latest_producer_id_block")[0] ==
+          b'{"version":1,"broker":0,"block_start":"50000","block_end":"50999"}',
+          "block after the other broker's: %r" % zk.get("/latest_producer_id_block")[0])
     print("ok: InitProducerId")
 
     # --- an old kafka-configs.sh notification (version 1) ---
