@@ -31,6 +31,9 @@
 #include "proto/kafka_err.h"
 
 #define SUB "admin"
+/* A topic's assignment must fit in one znode (jute.maxbuffer, 1 MiB): far fewer partitions
+ * than this ever can. Requests above it are refused before anything is allocated for them. */
+#define ADM_MAX_PARTITIONS 100000
 #define POLL_MS 50
 
 typedef struct zop_s zop_t;
@@ -365,6 +368,13 @@ static void ct_brokers(zop_t *z, const zkc_result_t *res)
     broker_t *b = op->z.a->b;
     int32_t np = op->nparts == -1 ? b->cfg->num_partitions : op->nparts;
     int32_t rf = op->rf == -1 ? b->cfg->default_replication_factor : op->rf;
+    if (np > ADM_MAX_PARTITIONS) {
+        free(br);
+        char m[160];
+        snprintf(m, sizeof m, "Number of partitions %d is more than Gregor accepts for one topic (%d).", np,
+                 ADM_MAX_PARTITIONS);
+        return ct_finish(op, KERR_INVALID_PARTITIONS, m);
+    }
     zkpaths_ilist_t *out = xcalloc(np > 0 ? (size_t)np : 1, sizeof *out);
     ctrl_assign_opts_t o = {.fixed_start_index = -1, .start_partition_id = 0,
                             .rand_start = (uint32_t)random(), .rand_shift = (uint32_t)random()};
@@ -584,7 +594,8 @@ static void ct_start(badm_t *a, ct_t *op)
 
 static void ct_user_fin(ct_t *op, int16_t err, const char *msg)
 {
-    op->done(op->done_arg, err, msg);
+    if (!op->z.a->dead)     /* after badm_free the caller may be gone too (see admin.h) */
+        op->done(op->done_arg, err, msg);
 }
 
 void badm_create_topic(badm_t *a, const char *topic, int32_t partitions, int16_t replication_factor,
@@ -599,10 +610,6 @@ void badm_create_topic(badm_t *a, const char *topic, int32_t partitions, int16_t
     op->fin = ct_user_fin;
     op->done = done;
     op->done_arg = arg;
-    if (a->dead) {
-        op->z.a = a;
-        return ct_finish(op, KERR_UNKNOWN_SERVER_ERROR, "broker shutting down");
-    }
     ct_start(a, op);
 }
 
@@ -611,6 +618,7 @@ void badm_create_topic(badm_t *a, const char *topic, int32_t partitions, int16_t
 typedef struct rtopic_s {
     creq_t *r;
     const char *name;           /* from the request arena */
+    kp_str_t wire;              /* the name as sent (answered as sent) */
     int16_t err;
     char *msg;                  /* heap, or NULL */
     bool started, waiting;
@@ -857,7 +865,7 @@ static void respond(creq_t *r)
         for (int32_t i = 0; i < n; i++) {
             rtopic_t *t = &r->t[i];
             kp_CreateTopicsResponse_CreatableTopicResult *o = &resp->Topics.v[i];
-            o->Name = kp_str(t->name);
+            o->Name = t->wire;
             o->ErrorCode = t->err;
             o->ErrorMessage = astr(ar, t->msg);
             if (r->version >= 5 && (t->err == 0 || t->err == KERR_REQUEST_TIMED_OUT) && t->nparts > 0) {
@@ -885,7 +893,7 @@ static void respond(creq_t *r)
         resp->Responses.n = n;
         resp->Responses.v = kp_new_array(ar, &kp_DeleteTopicsResponse_DeletableTopicResult_schema, n);
         for (int32_t i = 0; i < n; i++) {
-            resp->Responses.v[i].Name = kp_str(r->t[i].name);
+            resp->Responses.v[i].Name = r->t[i].wire;
             resp->Responses.v[i].ErrorCode = r->t[i].err;
         }
         bsrv_respond(r->ctx, resp);
@@ -896,7 +904,7 @@ static void respond(creq_t *r)
         resp->Results.n = n;
         resp->Results.v = kp_new_array(ar, &kp_CreatePartitionsResponse_CreatePartitionsTopicResult_schema, n);
         for (int32_t i = 0; i < n; i++) {
-            resp->Results.v[i].Name = kp_str(r->t[i].name);
+            resp->Results.v[i].Name = r->t[i].wire;
             resp->Results.v[i].ErrorCode = r->t[i].err;
             resp->Results.v[i].ErrorMessage = astr(ar, r->t[i].msg);
         }
@@ -913,7 +921,7 @@ static void respond(creq_t *r)
             o->ErrorCode = t->err;
             o->ErrorMessage = astr(ar, t->msg);
             o->ResourceType = t->rtype;
-            o->ResourceName = kp_str(t->name);
+            o->ResourceName = t->wire;
             if (t->err == 0)
                 fill_cfg_entries(ar, r, t, o);
         }
@@ -928,7 +936,7 @@ static void respond(creq_t *r)
             resp->Responses.v[i].ErrorCode = r->t[i].err;
             resp->Responses.v[i].ErrorMessage = astr(ar, r->t[i].msg);
             resp->Responses.v[i].ResourceType = r->t[i].rtype;
-            resp->Responses.v[i].ResourceName = kp_str(r->t[i].name);
+            resp->Responses.v[i].ResourceName = r->t[i].wire;
         }
         bsrv_respond(r->ctx, resp);
         break;
@@ -989,8 +997,10 @@ static void h_create_topics(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
     r->ops = xcalloc(r->n ? r->n : 1, sizeof *r->ops);
     r->timeout_ms = rq->TimeoutMs;
     r->validate_only = req->hdr.api_version >= 1 && rq->ValidateOnly;
-    for (size_t i = 0; i < r->n; i++)
+    for (size_t i = 0; i < r->n; i++) {
         r->t[i].name = rstr(ar, rq->Topics.v[i].Name);
+        r->t[i].wire = rq->Topics.v[i].Name;
+    }
     mark_dups(r, KERR_INVALID_REQUEST, "Found multiple entries for this topic.");
     for (size_t i = 0; i < r->n; i++) {
         rtopic_t *t = &r->t[i];
@@ -998,6 +1008,12 @@ static void h_create_topics(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
             continue;
         t->started = true;
         const kp_CreateTopicsRequest_CreatableTopic *ct = &rq->Topics.v[i];
+        char m0[1400];
+        int e0 = topic_check(t->name, ct->Name.len > 0 ? (size_t)ct->Name.len : 0, m0, sizeof m0);
+        if (e0) {   /* here, where a NUL inside the name can still be seen */
+            rt_set(t, (int16_t)e0, m0);
+            continue;
+        }
         ct_t *op = xcalloc(1, sizeof *op);
         op->topic = xstrndup((const char *)ct->Name.p, ct->Name.len > 0 ? (size_t)ct->Name.len : 0);
         op->nparts = ct->NumPartitions;
@@ -1121,6 +1137,7 @@ static void h_delete_topics(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
     for (size_t i = 0; i < r->n; i++) {
         rtopic_t *t = &r->t[i];
         t->name = rstr(ar, rq->TopicNames.v[i]);
+        t->wire = rq->TopicNames.v[i];
         if (!a->b->cfg->delete_topic_enable) {
             rt_set(t, r->version < 3 ? KERR_INVALID_REQUEST : KERR_TOPIC_DELETION_DISABLED, NULL);
             continue;
@@ -1222,6 +1239,11 @@ static void cp_got_topic(zop_t *z, const zkc_result_t *res)
         err = KERR_INVALID_PARTITIONS;
     } else if (inc == 0) {
         snprintf(m, sizeof m, "Topic already has %d partitions.", old);
+        err = KERR_INVALID_PARTITIONS;
+    }
+    if (!err && op->count > ADM_MAX_PARTITIONS) {
+        snprintf(m, sizeof m, "Number of partitions %d is more than Gregor accepts for one topic (%d).", op->count,
+                 ADM_MAX_PARTITIONS);
         err = KERR_INVALID_PARTITIONS;
     }
     const zkpaths_passign_t *p0 = zkpaths_topic_part(&cur, 0);
@@ -1375,8 +1397,10 @@ static void h_create_partitions(bsrv_ctx_t *ctx, const kp_request_t *req, void *
     creq_t *r = creq_new(a, ctx, req, rq->Topics.n);
     r->timeout_ms = rq->TimeoutMs;
     r->validate_only = rq->ValidateOnly;
-    for (size_t i = 0; i < r->n; i++)
+    for (size_t i = 0; i < r->n; i++) {
         r->t[i].name = rstr(ar, rq->Topics.v[i].Name);
+        r->t[i].wire = rq->Topics.v[i].Name;
+    }
     mark_dups(r, KERR_INVALID_REQUEST, "Duplicate topic in request.");
     for (size_t i = 0; i < r->n; i++) {
         rtopic_t *t = &r->t[i];
@@ -1506,6 +1530,7 @@ static void h_describe_configs(bsrv_ctx_t *ctx, const kp_request_t *req, void *a
         rtopic_t *t = &r->t[i];
         const kp_DescribeConfigsRequest_DescribeConfigsResource *rs = &rq->Resources.v[i];
         t->name = rstr(ar, rs->ResourceName);
+        t->wire = rs->ResourceName;
         t->rtype = rs->ResourceType;
         const char **names = NULL;
         size_t nn = 0;
@@ -1652,6 +1677,7 @@ static void h_alter_configs(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
         rtopic_t *t = &r->t[i];
         const kp_AlterConfigsRequest_AlterConfigsResource *rs = &rq->Resources.v[i];
         t->name = rstr(ar, rs->ResourceName);
+        t->wire = rs->ResourceName;
         t->rtype = rs->ResourceType;
         char m[1400];
         if (t->rtype == RT_BROKER) {
