@@ -191,20 +191,131 @@ static bool collides(const char *x, const char *y)
     return true;
 }
 
-static ctrl_assign_broker_t *live_brokers(const zkc_result_t *res, size_t *n)
+/* ---- the live brokers with their racks (KafkaZkClient.getAllBrokersInCluster) ---- */
+
+typedef struct brokers_s {
+    ctrl_assign_broker_t *v;    /* rack strings owned */
+    size_t n;
+} brokers_t;
+
+static void brokers_free(brokers_t *l)
 {
-    size_t cnt = res->strings ? (size_t)res->strings->n : 0;
-    ctrl_assign_broker_t *v = xcalloc(cnt ? cnt : 1, sizeof *v);
+    for (size_t i = 0; i < l->n; i++)
+        free((char *)l->v[i].rack);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+/* Racks: 0 = none has one, 1 = all have one, -1 = mixed. */
+static int brokers_racks(const brokers_t *l)
+{
+    size_t with = 0;
+    for (size_t i = 0; i < l->n; i++)
+        with += l->v[i].rack != NULL;
+    return with == 0 ? 0 : with == l->n ? 1 : -1;
+}
+
+typedef void (*lb_fin_fn)(void *arg, int rc, brokers_t *l);
+
+typedef struct lb_s {
+    zop_t z;
+    brokers_t l;
+    size_t left;
+    int rc;
+    lb_fin_fn fin;
+    void *arg;
+} lb_t;
+
+typedef struct lbi_s {
+    zop_t z;
+    lb_t *lb;
+    size_t i;
+} lbi_t;
+
+static void lb_end(lb_t *lb)
+{
+    /* drop brokers whose registration vanished meanwhile (id -1) */
     size_t k = 0;
+    for (size_t i = 0; i < lb->l.n; i++) {
+        if (lb->l.v[i].id >= 0)
+            lb->l.v[k++] = lb->l.v[i];
+        else
+            free((char *)lb->l.v[i].rack);
+    }
+    lb->l.n = k;
+    lb_fin_fn fin = lb->fin;
+    void *arg = lb->arg;
+    int rc = lb->rc;
+    brokers_t l = lb->l;
+    free(lb);
+    fin(arg, rc, &l);
+    brokers_free(&l);
+}
+
+static void lbi_done(zop_t *z, const zkc_result_t *res)
+{
+    lbi_t *it = (lbi_t *)z;
+    lb_t *lb = it->lb;
+    ctrl_assign_broker_t *b = &lb->l.v[it->i];
+    free(it);
+    if (!res)
+        lb->rc = ZCONNECTIONLOSS;
+    else if (res->rc == ZNONODE)
+        b->id = -1;
+    else if (res->rc != ZOK)
+        lb->rc = res->rc;
+    else {
+        zkpaths_broker_t reg;
+        if (zkpaths_broker_decode(res->data, res->datalen > 0 ? (size_t)res->datalen : 0, &reg) == 0 && reg.rack)
+            b->rack = xstrdup(reg.rack);
+        zkpaths_broker_free(&reg);
+    }
+    if (--lb->left == 0)
+        lb_end(lb);
+}
+
+static void lb_children(zop_t *z, const zkc_result_t *res)
+{
+    lb_t *lb = (lb_t *)z;
+    if (!res || (res->rc != ZOK && res->rc != ZNONODE)) {
+        lb->rc = res ? res->rc : ZCONNECTIONLOSS;
+        return lb_end(lb);
+    }
+    size_t cnt = res->rc == ZOK && res->strings && res->strings->n > 0 ? (size_t)res->strings->n : 0;
+    lb->l.v = xcalloc(cnt ? cnt : 1, sizeof *lb->l.v);
     for (size_t i = 0; i < cnt; i++) {
         int32_t id;
         if (zkpaths_parse_broker_id(res->strings->v[i], &id) == 0)
-            v[k++] = (ctrl_assign_broker_t){id, NULL};
+            lb->l.v[lb->l.n++] = (ctrl_assign_broker_t){id, NULL};
     }
-    *n = k;
-    return v;
+    if (lb->l.n == 0)
+        return lb_end(lb);
+    lb->left = lb->l.n + 1;     /* + this frame, so that lb outlives the loop */
+    size_t n = lb->l.n;
+    for (size_t i = 0; i < n; i++) {
+        lbi_t *it = xcalloc(1, sizeof *it);
+        it->z.a = lb->z.a;
+        it->lb = lb;
+        it->i = i;
+        char *p = zkpaths_broker(lb->l.v[i].id);
+        ZISSUE(it, lbi_done, zkc_get_data(zk, p, NULL, zop_cb, it));
+        free(p);
+    }
+    if (--lb->left == 0)
+        lb_end(lb);
 }
 
+/* Reads /brokers/ids and every registration; fin gets ZOK and the brokers (borrowed for the
+ * call), or an error. */
+static void live_brokers(badm_t *a, lb_fin_fn fin, void *arg)
+{
+    lb_t *lb = xcalloc(1, sizeof *lb);
+    lb->z.a = a;
+    lb->fin = fin;
+    lb->arg = arg;
+    ZISSUE(lb, lb_children, zkc_get_children(zk, ZKPATHS_BROKER_IDS, NULL, zop_cb, lb));
+}
 
 /* Creates every missing ancestor of path (null data, NODEEXISTS ignored), as
  * KafkaZkClient.createRecursive does, then continues op with fn (rc of the last create). The
@@ -334,6 +445,7 @@ struct ct_s {
     void *done_arg;
     int32_t out_nparts, out_rf; /* what was (or would be) created */
     bool parents_done;
+    bool rack_safe;             /* RackAwareMode.Safe (auto-creation): mixed racks = no racks */
 };
 
 static void ct_finish(ct_t *op, int16_t err, const char *msg)
@@ -358,18 +470,21 @@ static void ct_check_deleting(ct_t *op);
 static void ct_check_exists(zop_t *z, const zkc_result_t *res);
 static void ct_write_config(ct_t *op);
 
-static void ct_brokers(zop_t *z, const zkc_result_t *res)
+static void ct_brokers(void *arg, int zrc, brokers_t *bl)
 {
-    ct_t *op = (ct_t *)z;
-    if (!res || (res->rc != ZOK && res->rc != ZNONODE))
-        return ct_zfail(op, res);
-    size_t nb;
-    ctrl_assign_broker_t *br = live_brokers(res, &nb);
+    ct_t *op = arg;
+    if (zrc != ZOK || op->z.a->dead) {
+        zkc_result_t r = {.rc = zrc};
+        return ct_zfail(op, op->z.a->dead ? NULL : &r);
+    }
+    size_t nb = bl->n;
+    const ctrl_assign_broker_t *br = bl->v;
+    int racks = brokers_racks(bl);
+    int rack_aware = op->rack_safe ? racks == 1 : racks != 0;
     broker_t *b = op->z.a->b;
     int32_t np = op->nparts == -1 ? b->cfg->num_partitions : op->nparts;
     int32_t rf = op->rf == -1 ? b->cfg->default_replication_factor : op->rf;
     if (np > ADM_MAX_PARTITIONS) {
-        free(br);
         char m[160];
         snprintf(m, sizeof m, "Number of partitions %d is more than Gregor accepts for one topic (%d).", np,
                  ADM_MAX_PARTITIONS);
@@ -380,8 +495,7 @@ static void ct_brokers(zop_t *z, const zkc_result_t *res)
                             .rand_start = (uint32_t)random(), .rand_shift = (uint32_t)random()};
     const char *msg = NULL;
     int rc = np > 0 && rf > 0 && (size_t)rf > nb ? CTRL_ASSIGN_BAD_RF
-                                                  : ctrl_assign_replicas(br, nb, np, rf, &o, 0, out, &msg);
-    free(br);
+                                                  : ctrl_assign_replicas(br, nb, np, rf, &o, rack_aware, out, &msg);
     if (rc != CTRL_ASSIGN_OK) {
         free(out);
         char m[160];
@@ -589,7 +703,7 @@ static void ct_start(badm_t *a, ct_t *op)
         op->assign.version = 2;
         return ct_check_deleting(op);
     }
-    ZISSUE(op, ct_brokers, zkc_get_children(zk, ZKPATHS_BROKER_IDS, NULL, zop_cb, op));
+    live_brokers(a, ct_brokers, op);
 }
 
 static void ct_user_fin(ct_t *op, int16_t err, const char *msg)
@@ -608,6 +722,7 @@ void badm_create_topic(badm_t *a, const char *topic, int32_t partitions, int16_t
     for (size_t i = 0; i < nconfig; i++)
         zkpaths_config_set(&op->cfg, config[2 * i], config[2 * i + 1] ? config[2 * i + 1] : "");
     op->fin = ct_user_fin;
+    op->rack_safe = true;
     op->done = done;
     op->done_arg = arg;
     ct_start(a, op);
@@ -1166,8 +1281,7 @@ typedef struct cp_s {
     bool has_assign;
     zkpaths_ilist_t *assign;    /* count - existing entries once known; as sent */
     size_t nassign;
-    ctrl_assign_broker_t *brokers;
-    size_t nbrokers;
+    brokers_t brokers;
     int tries;
 } cp_t;
 
@@ -1177,7 +1291,7 @@ static void cp_end(cp_t *op, int16_t err, const char *msg)
     for (size_t i = 0; i < op->nassign; i++)
         zkpaths_ilist_free(&op->assign[i]);
     free(op->assign);
-    free(op->brokers);
+    brokers_free(&op->brokers);
     free(op);
     if (err)
         LOG_I(SUB, "create partitions %s: %s (%s)", t->name, kp_err_name(err), msg ? msg : "");
@@ -1207,8 +1321,8 @@ static void cp_written(zop_t *z, const zkc_result_t *res)
 
 static bool has_broker(const cp_t *op, int32_t id)
 {
-    for (size_t i = 0; i < op->nbrokers; i++)
-        if (op->brokers[i].id == id)
+    for (size_t i = 0; i < op->brokers.n; i++)
+        if (op->brokers.v[i].id == id)
             return true;
     return false;
 }
@@ -1295,19 +1409,28 @@ static void cp_got_topic(zop_t *z, const zkc_result_t *res)
     zkpaths_ilist_t *add = NULL;
     if (!err && !op->has_assign) {
         add = xcalloc((size_t)inc, sizeof *add);
-        ctrl_assign_opts_t o = {.fixed_start_index = ctrl_assign_added_start_index(op->brokers, op->nbrokers,
+        ctrl_assign_opts_t o = {.fixed_start_index = ctrl_assign_added_start_index(op->brokers.v, op->brokers.n,
                                                                                    p0->replicas.v[0]),
                                 .start_partition_id = old};
         const char *am = NULL;
-        int rc = ctrl_assign_replicas(op->brokers, op->nbrokers, inc, (int32_t)rf, &o, 0, add, &am);
+        int rc = brokers_racks(&op->brokers) < 0
+                     ? CTRL_ASSIGN_RACK_MISMATCH
+                     : ctrl_assign_replicas(op->brokers.v, op->brokers.n, inc, (int32_t)rf, &o,
+                                            brokers_racks(&op->brokers) == 1, add, &am);
+        if (rc == CTRL_ASSIGN_RACK_MISMATCH)
+            am = "Not all brokers have rack information. Add --disable-rack-aware in command line to make "
+                 "replica assignment without rack information.";
         if (rc != CTRL_ASSIGN_OK) {
             free(add);
             add = NULL;
             if (rc == CTRL_ASSIGN_BAD_RF)
-                snprintf(m, sizeof m, "Replication factor: %zu larger than available brokers: %zu.", rf, op->nbrokers);
+                snprintf(m, sizeof m, "Replication factor: %zu larger than available brokers: %zu.", rf,
+                         op->brokers.n);
             else
                 snprintf(m, sizeof m, "%s", am ? am : "cannot assign replicas");
-            err = rc == CTRL_ASSIGN_BAD_RF ? KERR_INVALID_REPLICATION_FACTOR : KERR_INVALID_PARTITIONS;
+            err = rc == CTRL_ASSIGN_BAD_RF           ? KERR_INVALID_REPLICATION_FACTOR
+                  : rc == CTRL_ASSIGN_RACK_MISMATCH ? KERR_UNKNOWN_SERVER_ERROR
+                                                    : KERR_INVALID_PARTITIONS;
         }
     } else if (!err) {
         add = op->assign;
@@ -1360,12 +1483,16 @@ static void cp_read(cp_t *op)
     free(p);
 }
 
-static void cp_brokers(zop_t *z, const zkc_result_t *res)
+static void cp_brokers(void *arg, int zrc, brokers_t *bl)
 {
-    cp_t *op = (cp_t *)z;
-    if (!res || (res->rc != ZOK && res->rc != ZNONODE))
-        return cp_zfail(op, res);
-    op->brokers = live_brokers(res, &op->nbrokers);
+    cp_t *op = arg;
+    if (zrc != ZOK || op->z.a->dead) {
+        zkc_result_t r = {.rc = zrc};
+        return cp_zfail(op, op->z.a->dead ? NULL : &r);
+    }
+    op->brokers = *bl;      /* taken over */
+    bl->v = NULL;
+    bl->n = 0;
     cp_read(op);
 }
 
@@ -1376,7 +1503,7 @@ static void cp_reassign(zop_t *z, const zkc_result_t *res)
         return cp_zfail(op, res);
     if (res->rc == ZOK)
         return cp_end(op, KERR_REASSIGNMENT_IN_PROGRESS, "A partition reassignment is in progress.");
-    ZISSUE(op, cp_brokers, zkc_get_children(zk, ZKPATHS_BROKER_IDS, NULL, zop_cb, op));
+    live_brokers(op->z.a, cp_brokers, op);
 }
 
 static void cp_deleting(zop_t *z, const zkc_result_t *res)

@@ -19,7 +19,8 @@
  *    the metadata cache; CreateTopics is served by any broker, not only the controller.
  *  - DescribeConfigs sources: a broker key counts as set in server.properties
  *    (STATIC_BROKER_CONFIG) when its value differs from Kafka's default.
- *  - Replica assignment is rack-unaware (brokers' racks are not read). */
+ *  - Live brokers and their racks come from /brokers/ids (the controller's view), not from
+ *    the metadata cache. */
 #ifndef GREGOR_BROKER_ADMIN_H
 #define GREGOR_BROKER_ADMIN_H
 

@@ -432,6 +432,39 @@ def protocol_part(broker, zk):
                   sequence=True)
     check(broker.wait_log(r"config change %s: topic expl" % re.escape(p), 5), "version-1 notification not seen")
     print("ok: version-1 config change notification")
+
+    # --- more brokers: assignment over /brokers/ids, racks as Kafka treats them ---
+    def reg(bid, rack=None):
+        d = {"version": 4, "host": "127.0.0.1", "port": 1, "jmx_port": -1, "timestamp": "1",
+             "endpoints": ["PLAINTEXT://127.0.0.1:1"], "listener_security_protocol_map": {"PLAINTEXT": "PLAINTEXT"}}
+        if rack:
+            d["rack"] = rack
+        zk.create("/brokers/ids/%d" % bid, json.dumps(d).encode(), ephemeral=True)
+    reg(1, "r1")
+    r = conn.call(CreateTopicsRequest[3](create_topic_requests=[("rk", 2, 1, [], [])], timeout=0, validate_only=False))
+    check(r.topic_errors[0][1] == -1 and "rack" in (r.topic_errors[0][2] or ""), "mixed racks: %r" % (r.topic_errors,))
+    zk.delete("/brokers/ids/1")
+    reg(1)
+    reg(2)
+    r = conn.call(CreateTopicsRequest[3](create_topic_requests=[("three", 6, 3, [], [])], timeout=0,
+                                         validate_only=False))
+    check(r.topic_errors[0][1] == REQUEST_TIMED_OUT, "rf 3 over 3 brokers: %r" % (r.topic_errors,))
+    parts = json.loads(zk.get("/brokers/topics/three")[0])["partitions"]
+    check(sorted(parts) == [str(i) for i in range(6)] and all(sorted(v) == [0, 1, 2] for v in parts.values()),
+          "assignment over 3 brokers: %r" % parts)
+    leaders = [parts[str(i)][0] for i in range(6)]
+    check(sorted(leaders) == [0, 0, 1, 1, 2, 2], "preferred leaders spread: %r" % leaders)
+    r = conn.call(CreatePartitionsRequest[1](topic_partitions=[("three", (8, [[0, 1, 2], [5, 1, 0]]))], timeout=0,
+                                             validate_only=False))
+    check(r.topic_errors[0][1:] == (INVALID_ASSIGNMENT, "Unknown broker(s) in replica assignment: 5."),
+          "unknown broker: %r" % (r.topic_errors,))
+    r = conn.call(CreatePartitionsRequest[1](topic_partitions=[("three", (8, [[0, 1, 2], [2, 1, 0]]))], timeout=0,
+                                             validate_only=False))
+    parts = json.loads(zk.get("/brokers/topics/three")[0])["partitions"]
+    check(parts.get("6") == [0, 1, 2] and parts.get("7") == [2, 1, 0], "explicit new partitions: %r" % parts)
+    zk.delete("/brokers/ids/1")
+    zk.delete("/brokers/ids/2")
+    print("ok: assignment over several brokers and racks")
     return metadata_served
 
 
