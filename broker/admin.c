@@ -708,8 +708,7 @@ static void ct_start(badm_t *a, ct_t *op)
 
 static void ct_user_fin(ct_t *op, int16_t err, const char *msg)
 {
-    if (!op->z.a->dead)     /* after badm_free the caller may be gone too (see admin.h) */
-        op->done(op->done_arg, err, msg);
+    op->done(op->done_arg, err, msg);   /* also after badm_free: callers free their arg here */
 }
 
 void badm_create_topic(badm_t *a, const char *topic, int32_t partitions, int16_t replication_factor,

@@ -45,8 +45,8 @@ typedef void (*badm_done_fn)(void *arg, int16_t error, const char *message);
  * TOPIC_ALREADY_EXISTS ("Topic 'T' already exists." / "... is marked for deletion."),
  * INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR ("Replication factor: 3 larger than
  * available brokers: 1."), INVALID_CONFIG, or UNKNOWN_SERVER_ERROR (the coordinator failed).
- * Exception: once badm_free has run, callbacks still pending are dropped, not called (the
- * broker is stopping and their owners may be gone). */
+ * Also after badm_free: a create still in flight then ends with UNKNOWN_SERVER_ERROR when its
+ * coordinator reply (or the session's end) arrives, so callers must keep (or detach) arg. */
 void badm_create_topic(badm_t *a, const char *topic, int32_t partitions, int16_t replication_factor,
                        const char *const *config, size_t nconfig, badm_done_fn done, void *arg);
 /* The coordinator session was replaced: set the watches again. */
