@@ -344,7 +344,7 @@ int adm_tcfg_check_value(const adm_tcfg_def_t *def, const char *value, char *msg
                 if (!ok) {
                     snprintf(why, sizeof why, "%s must be the literal '*' or a list of replicas in the following "
                              "format: [partitionId]:[brokerId],[partitionId]:[brokerId],...", def->name);
-                    snprintf(shown, sizeof shown, "[%s]", out);
+                    snprintf(shown, sizeof shown, "[%.1000s]", out);
                     bad = 1;
                 }
             }
