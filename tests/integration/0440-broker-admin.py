@@ -17,7 +17,8 @@ gregor-coord + one gregor-broker (id 0):
      duplicate -> TOPIC_ALREADY_EXISTS, create_partitions, describe_configs, alter_configs,
      delete_topics) and kafka-python's KafkaAdminClient. Skipped (with a note) while Metadata
      is not served.
-Exit 0 pass, 77 skip, 1 fail."""
+GREGOR_BROKER selects the broker binary (e.g. build-asan/bin/gregor-broker); a sanitizer report
+fails the test. Exit 0 pass, 77 skip, 1 fail."""
 import json
 import os
 import re
@@ -33,7 +34,7 @@ TOP = os.environ.get("GREGOR_TOP") or os.path.abspath(os.path.join(os.path.dirna
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 import zkharness  # noqa: E402
 
-BROKER = os.path.join(TOP, "build", "bin", "gregor-broker")
+BROKER = os.environ.get("GREGOR_BROKER") or os.path.join(TOP, "build", "bin", "gregor-broker")
 PROPS = os.path.join(TOP, "deploy", "server.properties.example")
 
 # Kafka error codes
@@ -85,6 +86,8 @@ class Broker:
         return None
 
     def stop(self):
+        """Stops the broker; a broker built with sanitizers (GREGOR_BROKER=build-asan/...) must
+        have reported nothing. Returns the log."""
         if self.p.poll() is None:
             self.p.send_signal(signal.SIGTERM)
             try:
@@ -92,7 +95,9 @@ class Broker:
             except subprocess.TimeoutExpired:
                 os.killpg(self.p.pid, signal.SIGKILL)
                 self.p.wait()
+        out = self.log()
         os.unlink(self.out.name)
+        return out
 
 
 def wait_for(pred, timeout):
@@ -552,10 +557,11 @@ def main():
             print(broker.log()[-4000:])
         raise
     finally:
-        if broker:
-            broker.stop()
+        out = broker.stop() if broker else ""
         zk.stop()
         coord.stop()
+    if "Sanitizer" in out or "runtime error:" in out:
+        fail("sanitizer report:\n" + out[-4000:])
     print("PASS")
 
 
