@@ -18,17 +18,10 @@
 
 #define SUB "groups"
 
-/* The leadership listener's argument. replica.h has no way to unregister a listener, so this
- * outlives the module: bgc_free detaches it (g = NULL) and later calls are ignored. */
-typedef struct bgc_watch_s {
-    bgc_t *g;
-} bgc_watch_t;
-
 struct bgc_s {
     broker_t *b;
     gcd_t *d;
     struct event *timer;
-    bgc_watch_t *watch;
 };
 
 static const int group_apis[] = {
@@ -134,13 +127,15 @@ static void on_request(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
         bsrv_close(ctx);
 }
 
+/* The listener's argument is the broker, not the module: replica.h cannot unregister a
+ * listener, so it reaches the module through b->groups, which bgc_free clears. */
 static void on_leadership(void *arg, const char *topic, int32_t partition, bool leader, int32_t leader_epoch)
 {
     (void)leader_epoch;
-    bgc_watch_t *w = arg;
-    if (!w->g || strcmp(topic, OFFSETS_TOPIC) != 0)
+    broker_t *b = arg;
+    if (!b->groups || !b->groups->d || strcmp(topic, OFFSETS_TOPIC) != 0)
         return;
-    gcd_leadership(w->g->d, partition, leader);
+    gcd_leadership(b->groups->d, partition, leader);
 }
 
 /* ---- life ---- */
@@ -181,9 +176,7 @@ bgc_t *bgc_new(broker_t *b)
     }
     for (size_t i = 0; i < sizeof group_apis / sizeof group_apis[0]; i++)
         bsrv_set_handler(b->srv, group_apis[i], on_request, g);
-    g->watch = xcalloc(1, sizeof *g->watch);
-    g->watch->g = g;
-    brep_watch_leadership(b->rep, on_leadership, g->watch);
+    brep_watch_leadership(b->rep, on_leadership, b);
     if (c->offsets_topic_replication_factor > 1)
         LOG_I(SUB, "offsets.topic.replication.factor=%d: __consumer_offsets is created once that many brokers are "
               "live (a single broker needs offsets.topic.replication.factor=1)", c->offsets_topic_replication_factor);
@@ -198,8 +191,8 @@ void bgc_free(bgc_t *g)
     if (g->b->srv)
         for (size_t i = 0; i < sizeof group_apis / sizeof group_apis[0]; i++)
             bsrv_set_handler(g->b->srv, group_apis[i], NULL, NULL);
-    if (g->watch)
-        g->watch->g = NULL;   /* see bgc_watch_t: left for the replica manager */
+    if (g->b->groups == g)
+        g->b->groups = NULL;   /* see on_leadership */
     gcd_t *d = g->d;
     g->d = NULL;
     gcd_free(d);
