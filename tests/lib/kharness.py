@@ -325,6 +325,7 @@ class Broker:
         self.data_dir = os.path.join(self.dir, "kafka-logs")
         self.proc = None
         self.starts = 0
+        self.killed = False
         os.makedirs(self.data_dir, exist_ok=True)
 
     def __repr__(self):
@@ -428,6 +429,7 @@ class Broker:
     def kill9(self):
         if self.proc:
             self.proc.kill9()
+            self.killed = True
 
     def stop(self):
         """Clean stop (SIGTERM); returns the exit status."""
@@ -440,7 +442,23 @@ class Broker:
         """Starts again on the same port and log dirs (after kill9() or stop())."""
         if self.alive():
             self.stop()
+        if self.killed and self.kind == "kafka09":
+            # Kafka 0.9 dies with "A broker is already registered on the path /brokers/ids/N"
+            # when restarted before its old session expired: wait for that (Gregor must not)
+            self._wait_unregistered()
+        self.killed = False
         return self.start(timeout)
+
+    def _wait_unregistered(self):
+        from kazoo.client import KazooClient
+        z = KazooClient(hosts=self.zk_connect, timeout=10)
+        z.start(timeout=10)
+        try:
+            wait_until(lambda: not z.exists("/brokers/ids/%d" % self.id), 60, 0.1,
+                       "the stale /brokers/ids/%d to expire" % self.id)
+        finally:
+            z.stop()
+            z.close()
 
     def tail(self, n=40):
         return self.proc.tail(n) if self.proc else "(not started)"
