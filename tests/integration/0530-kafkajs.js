@@ -111,8 +111,9 @@ async function twoConsumersSplit() {
   const members = []
   for (const name of ['c1', 'c2']) {
     const c = kafka.consumer({ groupId: 'js-split', sessionTimeout: 10000, heartbeatInterval: 500, rebalanceTimeout: 20000 })
-    const m = { name, c, assigned: [], got: [] }
-    c.on(c.events.GROUP_JOIN, e => { m.assigned = (e.payload.memberAssignment['js-b'] || []).slice().sort() })
+    const m = { name, c, assigned: [], got: [], joins: 0, crashed: null }
+    c.on(c.events.GROUP_JOIN, e => { m.joins++; m.assigned = (e.payload.memberAssignment['js-b'] || []).slice().sort() })
+    c.on(c.events.CRASH, e => { m.crashed = e.payload.error })
     await c.connect()
     await c.subscribe({ topics: ['js-b'], fromBeginning: true })
     await c.run({ eachMessage: async ({ partition, message }) => { m.got.push([partition, message.value.toString()]) } })
@@ -133,7 +134,12 @@ async function twoConsumersSplit() {
     await new Promise(r => setTimeout(r, 500))
     const all = members.flatMap(m => m.got.map(g => g[1])).sort()
     assert(all.length === 40 && new Set(all).size === 40, 'split consumers saw ' + all.length + ' messages')
+    // the split held: nobody rejoined with another assignment while the messages flowed
+    const [a, b] = members.map(m => m.assigned)
+    assert(a.length && b.length && a.length + b.length === 4 && new Set([...a, ...b]).size === 4,
+      'assignments after consuming: ' + members.map(m => m.name + ':' + m.assigned + ' (' + m.joins + ' joins)').join(' '))
     for (const m of members) {
+      assert(!m.crashed, m.name + ' crashed: ' + m.crashed)
       assert(m.got.length > 0, m.name + ' got nothing')
       for (const [part] of m.got) assert(m.assigned.includes(part), m.name + ' got a message of partition ' + part + ' it does not own')
     }
