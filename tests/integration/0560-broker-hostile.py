@@ -281,7 +281,8 @@ def probe_keys(P):
     P.expect_closed("Metadata v99", frame(hdr(3, 99) + struct.pack(">i", 0)))
 
     def apiv99():
-        how, body = send_raw(P.port, frame(hdr(18, 99, corr=42)))
+        # versions >= 3 are flexible: request header v2 (client id, then tagged fields)
+        how, body = send_raw(P.port, frame(hdr(18, 99, corr=42) + b"\x00"))
         if how != "answer":
             raise AssertionError("ApiVersions v99: %s, want error 35 with the ranges" % how)
         r = kh._Rd(body)
