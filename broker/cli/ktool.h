@@ -30,7 +30,7 @@ struct zkc_s;
 
 typedef struct ktool_optdef_s {
     const char *name;     /* without the leading "--" */
-    int arg;              /* 0: flag; 1: requires an argument */
+    int arg;              /* 0: flag; 1: requires an argument; 2: optional argument */
     const char *argname;  /* e.g. "String: topic" (help only) */
     const char *help;
 } ktool_optdef_t;

@@ -82,6 +82,8 @@ int ktool_opts_parse(ktool_opts_t *o, const ktool_optdef_t *defs, size_t ndefs, 
         const char *val;
         if (eq)
             val = eq + 1;
+        else if (defs[d].arg == 2 && (i + 1 >= argc || argv[i + 1][0] == '-'))
+            continue;   /* optional argument not given */
         else if (i + 1 < argc)
             val = argv[++i];
         else {
