@@ -1338,8 +1338,8 @@ static int16_t become(brep_t *r, const char *topic, const kp_LeaderAndIsrPartiti
         LOG_E("rep", "%s-%d: log cannot be opened: %s", topic, s->PartitionIndex, kp_err_name(-rc));
         return (int16_t)-rc;
     }
-    if (p->log != log)
-        p->pst_built = false;
+    if (p->log != log || s->Leader != b->id)
+        p->pst_built = false;   /* a follower's log changes under other hands: rebuild when leading */
     p->log = log;
     bool was_leader = p->leader;
     p->leader_id = s->Leader;
@@ -1351,7 +1351,7 @@ static int16_t become(brep_t *r, const char *topic, const kp_LeaderAndIsrPartiti
     if (s->Leader == b->id) {
         plog_assign_epoch(log, s->LeaderEpoch, plog_end_offset(log));
         p->leader = true;
-        pstate_build(p);
+        /* idempotent-producer state is rebuilt from the log at the first produce that needs it */
         maybe_increment_hw(r, p);
         LOG_I("rep", "%s-%d: leader, epoch %d, LEO %lld, HW %lld, ISR of %d", topic, s->PartitionIndex, s->LeaderEpoch,
               (long long)plog_end_offset(log), (long long)plog_high_watermark(log), risr_isr_size(&p->rs));
