@@ -375,6 +375,11 @@ class Broker:
                 time.sleep(0.1)
         fail("broker does not listen")
 
+    def kill9(self):
+        os.killpg(self.p.pid, 9)
+        self.p.wait()
+        self.p = None
+
     def stop(self):
         rc = None
         if self.p and self.p.poll() is None:
@@ -698,6 +703,30 @@ def run(zk, b):
     check(list_offsets(c, 1, "idem", 0, -1) == (0, 3), "duplicate appended after restart")
     d = fetch(c, 11, "codecs", 0, 0)
     check(d["err"] == 0 and d["hw"] == 100, "codecs after restart %r" % {k: d[k] for k in ("err", "hw")})
+    c.close()
+
+    # kill -9 after acknowledged acks=1 writes: all readable after the restart
+    c = Conn(port)
+    for i in range(20):
+        _, err, base, _, _ = produce(c, 7, "t3", 0, batch_v2([b"k9-%d" % i]))
+        check(err == 0, "produce before kill -9")
+    end = base + 1
+    c.close()
+    b.kill9()
+    b.start()
+    if real_ctl:
+        zkharness.wait_until(lambda: metadata_topics(port, ["t3"])[2][0][3][0][2] == 0, 20,
+                             what="t3 leader after kill -9")
+    else:
+        play_controller(port, topics)
+    c = Conn(port)
+    deadline = time.time() + 20
+    while list_offsets(c, 1, "t3", 0, -1) != (0, end) and time.time() < deadline:
+        time.sleep(0.2)   # the controller may still be electing
+    check(list_offsets(c, 1, "t3", 0, -1) == (0, end), "t3-0 end offset after kill -9: %r" %
+          (list_offsets(c, 1, "t3", 0, -1),))
+    d = fetch(c, 11, "t3", 0, 0)
+    check(d["err"] == 0 and len(record_values(d["records"])) == end, "records after kill -9")
     c.close()
 
     # confluent_kafka idempotent producer
