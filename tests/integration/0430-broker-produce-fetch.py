@@ -405,6 +405,15 @@ def metadata_topics(port, topics):
     return brokers, ctl, ts
 
 
+def led_here(port, topic):
+    """True once Metadata says broker 0 leads every partition of topic."""
+    try:
+        _, _, ts = metadata_topics(port, [topic])
+    except (OSError, ValueError):
+        return False
+    return ts[0][0] == 0 and bool(ts[0][3]) and all(p[0] == 0 and p[2] == 0 for p in ts[0][3])
+
+
 def create_topics(zk_port, port, topics, configs={}):
     """Writes /config/topics/T and /brokers/topics/T; waits for a controller, else plays it.
     Returns True if a real controller did the work."""
@@ -686,12 +695,7 @@ def run(zk, b):
     check(rc == 0, "broker exit status %r on SIGTERM" % rc)
     b.start()
     if real_ctl:
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            _, _, ts = metadata_topics(port, ["idem"])
-            if ts[0][0] == 0 and ts[0][3] and ts[0][3][0][2] == 0:
-                break
-            time.sleep(0.2)
+        zkharness.wait_until(lambda: led_here(port, "idem"), 20, what="idem leader after the restart")
     else:
         play_controller(port, topics)
     c = Conn(port)
@@ -715,8 +719,7 @@ def run(zk, b):
     b.kill9()
     b.start()
     if real_ctl:
-        zkharness.wait_until(lambda: metadata_topics(port, ["t3"])[2][0][3][0][2] == 0, 20,
-                             what="t3 leader after kill -9")
+        zkharness.wait_until(lambda: led_here(port, "t3"), 20, what="t3 leader after kill -9")
     else:
         play_controller(port, topics)
     c = Conn(port)
