@@ -2187,3 +2187,8 @@ void badm_session_renewed(badm_t *a)
     a->chg_busy = false;    /* the old handle's request, if any, is gone */
     chg_read(a);
 }
+
+int64_t badm_last_config_change(const badm_t *a)
+{
+    return a->chg_last;
+}
