@@ -58,6 +58,7 @@ struct badm_s {
 
     /* the /config/changes listener */
     int64_t chg_last;           /* last processed notification sequence, -1 = none */
+    int64_t chg_expire_ms;      /* notifications older than this are deleted */
     zop_t chg_op;               /* getChildren in flight (chg_busy) */
     bool chg_busy, chg_again;
 
@@ -2020,7 +2021,7 @@ static void cn_done(zop_t *z, const zkc_result_t *res)
             }
             free(topic);
         }
-        if (res->stat && adm_chg_expired(res->stat->ctime, broker_now_ms()) && a->b->zk) {
+        if (res->stat && broker_now_ms() - res->stat->ctime > a->chg_expire_ms && a->b->zk) {
             LOG_D(SUB, "purging config change notification %s", op->path);
             zkc_delete(a->b->zk, op->path, -1, NULL, NULL);
         }
@@ -2110,6 +2111,7 @@ badm_t *badm_new(broker_t *b)
     badm_t *a = xcalloc(1, sizeof *a);
     a->b = b;
     a->chg_last = -1;
+    a->chg_expire_ms = ADM_CHG_EXPIRE_MS;
     a->pid_tail = &a->pid_head;
     char err[256];
     bcfg_src_t src = {.text = "zookeeper.connect=127.0.0.1:2181\n", .hostname = "localhost"};
@@ -2191,4 +2193,9 @@ void badm_session_renewed(badm_t *a)
 int64_t badm_last_config_change(const badm_t *a)
 {
     return a->chg_last;
+}
+
+void badm_set_config_change_expiry(badm_t *a, int64_t ms)
+{
+    a->chg_expire_ms = ms;
 }
