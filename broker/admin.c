@@ -105,11 +105,12 @@ static void zop_fail(zop_t *op, int rc)
         zop_t *op_ = (zop_t *)(op);                                                                \
         op_->fn = (fnp);                                                                           \
         zkc_t *zk = op_->a->b->zk;                                                                 \
+        op_->a->refs++;                                                                            \
         int rc_ = zk ? (call) : ZCONNECTIONLOSS;                                                   \
-        if (rc_ == 0)                                                                              \
-            op_->a->refs++;                                                                        \
-        else                                                                                       \
+        if (rc_ != 0) {                                                                            \
+            op_->a->refs--;                                                                        \
             zop_fail(op_, rc_);                                                                    \
+        }                                                                                          \
     } while (0)
 
 static void maybe_free(badm_t *a)
