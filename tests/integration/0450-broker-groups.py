@@ -16,6 +16,7 @@ One coordinator + one broker (tests/lib/kharness.py), topic "gt" with 4 partitio
 Exit 0 pass, 77 skip (a client or the harness is missing), 1 fail."""
 import os
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -59,6 +60,45 @@ def consumer(bootstrap, group, **kw):
     return c
 
 
+class Member(threading.Thread):
+    """A kafka-python group member polling in its own thread until stop(); on stop it
+    commits what it read and records the committed offsets of its partitions."""
+
+    def __init__(self, bootstrap, group, **kw):
+        super().__init__(daemon=True)
+        self.c = consumer(bootstrap, group, **kw)
+        self.seen = set()
+        self.assigned = set()
+        self.committed = None
+        self.error = None
+        self.lock = threading.Lock()
+        self.halt = threading.Event()
+
+    def offsets(self):
+        with self.lock:
+            return {(p, o) for p, o, _ in self.seen}
+
+    def run(self):
+        from kafka import TopicPartition
+        try:
+            while not self.halt.is_set():
+                got = set()
+                poll_into(self.c, got, 100)
+                with self.lock:
+                    self.seen |= got
+                self.assigned = {tp.partition for tp in self.c.assignment()}
+            self.c.commit()
+            self.committed = {p: self.c.committed(TopicPartition(TOPIC, p)) for p in self.assigned}
+        except Exception as e:  # reported by the main thread
+            self.error = e
+        finally:
+            self.c.close()
+
+    def stop(self):
+        self.halt.set()
+        self.join(60)
+
+
 def poll_into(c, seen, ms=200):
     for tp, recs in c.poll(timeout_ms=ms).items():
         for r in recs:
@@ -93,31 +133,29 @@ def main():
     bs = c.bootstrap
     produce(bs, 10, "a")
 
-    # 1. two consumers split the partitions
-    c1 = consumer(bs, "g1")
-    c2 = consumer(bs, "g1")
-    seen = set()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        poll_into(c1, seen)
-        poll_into(c2, seen)
-        a1 = {tp.partition for tp in c1.assignment()}
-        a2 = {tp.partition for tp in c2.assignment()}
-        if len(a1) == 2 and len(a2) == 2 and not (a1 & a2) and len({(p, o) for p, o, _ in seen}) >= 40:
-            break
-    a1 = {tp.partition for tp in c1.assignment()}
-    a2 = {tp.partition for tp in c2.assignment()}
-    assert len(a1) == 2 and len(a2) == 2 and a1 | a2 == set(range(NPART)), \
-        "assignments %r and %r do not split %d partitions" % (a1, a2, NPART)
-    offs = {(p, o) for p, o, _ in seen}
+    # 1. two consumers split the partitions (each in its own thread: kafka-python's poll
+    #    blocks in JoinGroup until the whole group has joined)
+    members = [Member(bs, "g1"), Member(bs, "g1")]
+    for m in members:
+        m.start()
+
+    def split():
+        a = [m.assigned for m in members]
+        read = set().union(*(m.offsets() for m in members))
+        return len(a[0]) == 2 and len(a[1]) == 2 and not (a[0] & a[1]) and len(read) >= 40
+    try:
+        kh.wait_until(split, 60, interval=0.1, what="two consumers to split 4 partitions and read 40 records")
+    finally:
+        for m in members:
+            m.stop()
+    a1, a2 = members[0].assigned, members[1].assigned
+    assert a1 | a2 == set(range(NPART)), "assignments %r and %r" % (a1, a2)
+    offs = set().union(*(m.offsets() for m in members))
     assert offs == {(p, o) for p in range(NPART) for o in range(10)}, \
         "read %d records, not the 40 produced: %r" % (len(offs), sorted(offs))
-    c1.commit()
-    c2.commit()
-    got = committed_map(c1)
-    assert got == {p: 10 for p in range(NPART)}, "committed offsets %r" % got
-    c1.close()
-    c2.close()
+    for m in members:
+        assert m.error is None, "consumer thread failed: %r" % m.error
+        assert m.committed == {p: 10 for p in m.assigned}, "committed offsets %r" % m.committed
     kh.log("1. two consumers split %r / %r and committed" % (sorted(a1), sorted(a2)))
 
     # 2. a new consumer (api_version 0.10.0) resumes from the committed offsets
