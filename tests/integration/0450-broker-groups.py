@@ -12,9 +12,14 @@ One coordinator + one broker (tests/lib/kharness.py), topic "gt" with 4 partitio
   4. the broker is restarted: the offsets are reloaded from __consumer_offsets (admin sees
      them, a new consumer resumes after them);
   5. confluent_kafka Consumer in group g2 reads everything from the beginning, commits, and
-     its committed offsets are what it read.
+     its committed offsets are what it read;
+  6. (before 5) raw JoinGroup v0: a second member's join parks in the rebalance, its
+     connection closes, the first member rejoins: the rebalance completes with both, the late
+     answer to the closed connection is dropped, the broker keeps serving.
 Exit 0 pass, 77 skip (a client or the harness is missing), 1 fail."""
 import os
+import socket
+import struct
 import sys
 import threading
 import time
@@ -126,6 +131,55 @@ def read_new(bootstrap, group, expect, **kw):
     return seen, got
 
 
+def join_v0(sock, group, member, corr):
+    """JoinGroup v0 (one "range" protocol subscribing to TOPIC) on sock; returns (error,
+    generation, leader, member_id, [member ids])."""
+    meta = struct.pack(">hi", 0, 1) + kh.kstr(TOPIC) + struct.pack(">i", -1)
+    body = (kh.kstr(group) + struct.pack(">i", 10000) + kh.kstr(member) + kh.kstr("consumer") +
+            struct.pack(">i", 1) + kh.kstr("range") + struct.pack(">i", len(meta)) + meta)
+    resp = kh.roundtrip(None, 11, 0, body, corr=corr, timeout=30, sock=sock)
+    assert resp is not None, "JoinGroup v0: connection closed"
+    r = kh._Rd(resp)
+    err, gen = r.take(">h"), r.take(">i")
+    r.str()
+    leader, mid = r.str(), r.str()
+    ids = []
+    for _ in range(r.take(">i")):
+        ids.append(r.str())
+        r.i += 4 + r.take(">i")
+    return err, gen, leader, mid, ids
+
+
+def parked_join_of_closed_connection(port):
+    deadline = time.monotonic() + 30
+    while True:   # the group's partition may still be loading
+        resp = kh.roundtrip(port, 10, 0, kh.kstr("g3"), corr=1)
+        if resp is not None and struct.unpack(">h", resp[:2])[0] == 0:
+            break
+        assert time.monotonic() < deadline, "FindCoordinator for g3 never succeeded"
+    a = socket.create_connection(("127.0.0.1", port), timeout=30)
+    err, gen, leader, ma, ids = join_v0(a, "g3", "", 2)
+    assert err == 0 and gen == 1 and leader == ma and ids == [ma], "first join: %r" % ((err, gen, leader, ma, ids),)
+    b = socket.create_connection(("127.0.0.1", port), timeout=30)
+    meta = struct.pack(">hi", 0, 1) + kh.kstr(TOPIC) + struct.pack(">i", -1)
+    body = (kh.kstr("g3") + struct.pack(">i", 10000) + kh.kstr("") + kh.kstr("consumer") +
+            struct.pack(">i", 1) + kh.kstr("range") + struct.pack(">i", len(meta)) + meta)
+    b.sendall(kh.request(11, 0, 3, body))
+    b.settimeout(0.5)
+    try:
+        early = b.recv(4)
+    except socket.timeout:
+        early = None
+    assert early is None, "the second member's JoinGroup was answered before the rebalance completed"
+    b.close()
+    # A rejoins: the rebalance completes with both members; B's answer goes nowhere
+    err, gen, leader, ma2, ids = join_v0(a, "g3", ma, 4)
+    assert err == 0 and gen == 2 and ma2 == ma and len(ids) == 2, "rejoin: %r" % ((err, gen, leader, ma2, ids),)
+    a.close()
+    md = kh.metadata_v0(port)
+    assert md is not None and md["brokers"], "broker not serving after the parked join"
+
+
 def main():
     need_clients()
     c = kh.Cluster(partitions=NPART)
@@ -204,6 +258,11 @@ def main():
     assert offs == [(p, 12) for p in range(NPART)], "after restart the group read %r" % offs
     assert got == {p: 13 for p in range(NPART)}, "committed offsets %r" % got
     kh.log("4. offsets survived a broker restart")
+
+    # 6. a JoinGroup parked in the coordinator whose connection closes: its late response is
+    #    dropped and nothing else is disturbed
+    parked_join_of_closed_connection(c.port)
+    kh.log("6. a parked JoinGroup of a closed connection")
 
     # 5. confluent_kafka in a group
     try:
