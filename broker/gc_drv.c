@@ -17,6 +17,7 @@
 #define DEFAULT_STEP_BYTES ((size_t)4 << 20)
 #define READ_CHUNK_BYTES ((size_t)1 << 20)
 #define CREATE_WARN_EVERY_MS 30000
+#define CREATE_RETRY_MS 1000       /* after a failed creation, answer without retrying */
 
 /* Partition load states. */
 enum { LS_NONE = 0, LS_LOADING, LS_OWNED };
@@ -42,6 +43,7 @@ struct gcd_s {
     bool creating;
     int16_t last_create_error;
     int64_t last_create_warn;
+    int64_t create_retry_at;     /* no new attempt before this */
     /* loading, per partition */
     int32_t nparts;
     uint8_t *lstate;
@@ -224,6 +226,7 @@ static void create_done(void *arg, int16_t error, const char *message)
         return;
     }
     int64_t now = now_ms(d);
+    d->create_retry_at = now + CREATE_RETRY_MS;
     if (error != d->last_create_error || d->last_create_warn < 0 || now - d->last_create_warn >= CREATE_WARN_EVERY_MS) {
         if (error == KERR_INVALID_REPLICATION_FACTOR)
             LOG_W(SUB, "cannot create %s with offsets.topic.replication.factor=%d: %s%s%s; consumer groups get "
@@ -243,7 +246,7 @@ static void create_done(void *arg, int16_t error, const char *message)
 /* Kafka's getOrCreateInternalTopic for __consumer_offsets. */
 static void ensure_offsets_topic(gcd_t *d)
 {
-    if (d->creating)
+    if (d->creating || now_ms(d) < d->create_retry_at)
         return;
     d->creating = true;
     char segment[32];

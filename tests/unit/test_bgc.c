@@ -467,6 +467,10 @@ START_TEST(find_coordinator_creates_offsets_topic)
     ck_assert(!gcd_creating(d));
     r = find_coord(f, d, 2, "g", 0, 0);
     ck_assert_int_eq(r->ErrorCode, KERR_COORDINATOR_NOT_AVAILABLE);
+    ck_assert_int_eq(f->creates, 1);   /* not again within a second */
+    f->now += 1000;
+    r = find_coord(f, d, 2, "g", 0, 0);
+    ck_assert_int_eq(r->ErrorCode, KERR_COORDINATOR_NOT_AVAILABLE);
     ck_assert_int_eq(f->creates, 2);
     f->create_cb(f->create_arg, KERR_NONE, NULL);
     /* created, but no metadata yet, then no leader yet */
