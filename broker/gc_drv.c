@@ -365,8 +365,8 @@ static void load_finish(gcd_t *d, int32_t p, int64_t now)
     group_load_end(d->gc, p, now);
     d->lstate[p] = LS_OWNED;
     d->nloading--;
-    LOG_I(SUB, "loaded %s-%d in %lld ms (%zu groups in the coordinator)", OFFSETS_TOPIC, (int)p,
-          (long long)(now - d->lstarted[p]), group_count(d->gc));
+    LOG_I(SUB, "Finished loading offsets and group metadata from %s-%d in %lld milliseconds (%zu groups cached)",
+          OFFSETS_TOPIC, (int)p, (long long)(now - d->lstarted[p]), group_count(d->gc));
 }
 
 /* Reads up to *budget bytes of partition p's log into the coordinator; finishes the load at
@@ -451,7 +451,7 @@ void gcd_leadership(gcd_t *d, int32_t p, bool leader)
         d->lnext[p] = -1;
         d->lstarted[p] = now;
         d->nloading++;
-        LOG_I(SUB, "leader of %s-%d: loading its groups and offsets", OFFSETS_TOPIC, (int)p);
+        LOG_I(SUB, "Scheduling loading of offsets and group metadata from %s-%d", OFFSETS_TOPIC, (int)p);
         wake(d);
         return;
     }
@@ -461,7 +461,7 @@ void gcd_leadership(gcd_t *d, int32_t p, bool leader)
         d->nloading--;
     d->lstate[p] = LS_NONE;
     group_unload(d->gc, p, now);
-    LOG_I(SUB, "no longer leader of %s-%d: its groups are unloaded", OFFSETS_TOPIC, (int)p);
+    LOG_I(SUB, "Unloaded offsets and group metadata of %s-%d (no longer its leader)", OFFSETS_TOPIC, (int)p);
     pump(d);
 }
 
