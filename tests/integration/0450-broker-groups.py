@@ -13,6 +13,8 @@ One coordinator + one broker (tests/lib/kharness.py), topic "gt" with 4 partitio
      them, a new consumer resumes after them);
   5. confluent_kafka Consumer in group g2 reads everything from the beginning, commits, and
      its committed offsets are what it read;
+  7. (before 5, on a new cluster) __consumer_offsets already exists with 8 partitions: groups
+     are mapped over those 8 (Kafka's hashCode rule), not offsets.topic.num.partitions;
   6. (before 5) raw JoinGroup v0: a second member's join parks in the rebalance, its
      connection closes, the first member rejoins: the rebalance completes with both, the late
      answer to the closed connection is dropped, the broker keeps serving.
@@ -264,12 +266,19 @@ def main():
     parked_join_of_closed_connection(c.port)
     kh.log("6. a parked JoinGroup of a closed connection")
 
+    c.cleanup()
+    existing_offsets_topic()
+
     # 5. confluent_kafka in a group
     try:
         import confluent_kafka
     except ImportError:
         kh.log("5. skipped: confluent_kafka is not installed")
         return
+    c = kh.Cluster(partitions=NPART)
+    c.create_topic(TOPIC, NPART)
+    bs = c.bootstrap
+    produce(bs, 13, "e")
     ck = confluent_kafka.Consumer({"bootstrap.servers": bs, "group.id": "g2", "auto.offset.reset": "earliest",
                                    "enable.auto.commit": False, "session.timeout.ms": 10000})
     ck.subscribe([TOPIC])
@@ -286,6 +295,39 @@ def main():
     assert {tp.partition: tp.offset for tp in com} == {p: 13 for p in range(NPART)}, "committed: %r" % com
     ck.close()
     kh.log("5. confluent_kafka group consumer read and committed")
+
+
+def java_partition(group, n):
+    """Kafka's Utils.abs(group.hashCode) % n."""
+    h = 0
+    for u in group.encode("utf-16-be").hex(" ", 2).split():
+        h = (31 * h + int(u, 16)) & 0xFFFFFFFF
+    if h >= 1 << 31:
+        h -= 1 << 32
+    return (0 if h == -(1 << 31) else abs(h)) % n
+
+
+def existing_offsets_topic():
+    """7. __consumer_offsets already exists with 8 partitions (as Kafka 0.9 tools or an older
+    cluster made it) while offsets.topic.num.partitions is 50: groups are mapped over the 8,
+    as Kafka does, and a group's commits land in partition abs(hashCode) % 8."""
+    c = kh.Cluster(partitions=NPART, start=False)
+    c.create_topic("__consumer_offsets", 8, wait=False)
+    c.create_topic(TOPIC, NPART, wait=False)
+    c.broker.start()
+    c.wait_leaders("__consumer_offsets", 8)
+    c.wait_leaders(TOPIC, NPART)
+    produce(c.bootstrap, 3, "d")
+    group = "group-on-eight"
+    seen, got = read_new(c.bootstrap, group, 12)
+    assert len({(p, o) for p, o, _ in seen}) == 12, "read %d records" % len(seen)
+    assert got == {p: 3 for p in range(NPART)}, "committed offsets %r" % got
+    part = java_partition(group, 8)
+    d = os.path.join(c.broker.data_dir, "__consumer_offsets-%d" % part)
+    size = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d) if f.endswith(".log"))
+    assert size > 0, "nothing written to %s (the group's partition over 8)" % d
+    c.cleanup()
+    kh.log("7. an existing 8-partition __consumer_offsets: commits in partition %d" % part)
 
 
 if __name__ == "__main__":
