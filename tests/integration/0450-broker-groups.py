@@ -14,7 +14,8 @@ One coordinator + one broker (tests/lib/kharness.py), topic "gt" with 4 partitio
   5. confluent_kafka Consumer in group g2 reads everything from the beginning, commits, and
      its committed offsets are what it read;
   7. (before 5, on a new cluster) __consumer_offsets already exists with 8 partitions: groups
-     are mapped over those 8 (Kafka's hashCode rule), not offsets.topic.num.partitions;
+     are mapped over those 8 (Kafka's hashCode rule), not offsets.topic.num.partitions; the
+     group is deleted (DeleteGroups) and stays deleted after a restart;
   6. (before 5) raw JoinGroup v0: a second member's join parks in the rebalance, its
      connection closes, the first member rejoins: the rebalance completes with both, the late
      answer to the closed connection is dropped, the broker keeps serving.
@@ -326,6 +327,28 @@ def existing_offsets_topic():
     d = os.path.join(c.broker.data_dir, "__consumer_offsets-%d" % part)
     size = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d) if f.endswith(".log"))
     assert size > 0, "nothing written to %s (the group's partition over 8)" % d
+    # DeleteGroups: gone at once, and still gone after a restart (the tombstone is loaded)
+    from kafka import KafkaAdminClient
+    adm = KafkaAdminClient(bootstrap_servers=c.bootstrap)
+    res = adm.delete_consumer_groups([group])
+    assert [(g, e.errno) for g, e in res] == [(group, 0)], "delete_consumer_groups: %r" % res
+    left = adm.list_consumer_group_offsets(group)
+    assert not left, "offsets after deletion: %r" % left
+    adm.close()
+    c.broker.restart()
+    c.wait_leaders("__consumer_offsets", 8)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            adm = KafkaAdminClient(bootstrap_servers=c.bootstrap)
+            groups = adm.list_consumer_groups()
+            left = adm.list_consumer_group_offsets(group)
+            adm.close()
+            break
+        except Exception:  # the coordinator may still be loading
+            assert time.monotonic() < deadline, "admin client never got an answer after the restart"
+            time.sleep(0.2)
+    assert group not in [g for g, _ in groups] and not left, "deleted group back after restart: %r %r" % (groups, left)
     c.cleanup()
     kh.log("7. an existing 8-partition __consumer_offsets: commits in partition %d" % part)
 
