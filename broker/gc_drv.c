@@ -156,8 +156,8 @@ static bool partition_exists(void *arg, kp_str_t topic, int32_t partition)
 {
     gcd_t *d = arg;
     char name[256];
-    if (topic.len <= 0 || (size_t)topic.len >= sizeof name)
-        return false;   /* Kafka's topic names are at most 249 characters */
+    if (topic.len <= 0 || (size_t)topic.len >= sizeof name || memchr(topic.p, '\0', (size_t)topic.len))
+        return false;   /* Kafka's topic names are at most 249 characters, never with a NUL */
     memcpy(name, topic.p, (size_t)topic.len);
     name[topic.len] = '\0';
     return partition >= 0 && d->env.partition_count(d->env.arg, name) > partition;

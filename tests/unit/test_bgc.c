@@ -369,8 +369,8 @@ static fctx_t *sync_group(fake_t *f, gcd_t *d, const char *group, int32_t gen, c
     return send(f, d, KP_SYNC_GROUP, 1, &rq, 0);
 }
 
-static fctx_t *commit(fake_t *f, gcd_t *d, const char *group, int32_t gen, const char *member, int32_t part,
-                      int64_t offset)
+static fctx_t *commit_topic(fake_t *f, gcd_t *d, const char *group, int32_t gen, const char *member, kp_str_t topic,
+                            int32_t part, int64_t offset)
 {
     kp_OffsetCommitRequest rq;
     kp_init(&kp_OffsetCommitRequest_schema, &rq);
@@ -382,10 +382,16 @@ static fctx_t *commit(fake_t *f, gcd_t *d, const char *group, int32_t gen, const
     p.PartitionIndex = part;
     p.CommittedOffset = offset;
     p.CommittedMetadata = kp_str("");
-    kp_OffsetCommitRequest_OffsetCommitRequestTopic t = {kp_str("t"), {1, &p}};
+    kp_OffsetCommitRequest_OffsetCommitRequestTopic t = {topic, {1, &p}};
     rq.Topics.n = 1;
     rq.Topics.v = &t;
     return send(f, d, KP_OFFSET_COMMIT, 2, &rq, 0);
+}
+
+static fctx_t *commit(fake_t *f, gcd_t *d, const char *group, int32_t gen, const char *member, int32_t part,
+                      int64_t offset)
+{
+    return commit_topic(f, d, group, gen, member, kp_str("t"), part, offset);
 }
 
 static int16_t commit_error(fake_t *f, fctx_t *c)
@@ -578,6 +584,13 @@ START_TEST(group_flow_async_appends)
     /* a partition that does not exist */
     c = commit(f, d, "g", gen, m, 9, 1);
     ck_assert_int_eq(commit_error(f, c), KERR_UNKNOWN_TOPIC_OR_PARTITION);
+    /* a topic name with a NUL is not the topic before the NUL */
+    c = commit_topic(f, d, "g", gen, m, (kp_str_t){(const uint8_t *)"t\0x", 3}, 0, 1);
+    ck_assert_int_eq(commit_error(f, c), KERR_UNKNOWN_TOPIC_OR_PARTITION);
+    f->topic_parts = -1;
+    c = commit(f, d, "g", gen, m, 0, 1);
+    ck_assert_int_eq(commit_error(f, c), KERR_UNKNOWN_TOPIC_OR_PARTITION);
+    f->topic_parts = 4;
     /* the group's timers reach the driver's deadline */
     ck_assert_int_lt(gcd_next_deadline(d), f->now + 11000);
     ck_assert_int_gt(f->wakes, 0);
