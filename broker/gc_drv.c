@@ -322,11 +322,10 @@ int gcd_request(gcd_t *d, void *ctx, const kp_request_t *req, int listener, cons
         return -1;
     }
     /* client id and "/ip" as Kafka shows them */
-    char client_id[512];
+    char cid_buf[256];
     kp_str_t cid = req->hdr.client_id;
     size_t cl = cid.len > 0 ? (size_t)cid.len : 0;
-    if (cl >= sizeof client_id)
-        cl = sizeof client_id - 1;
+    char *client_id = cl < sizeof cid_buf ? cid_buf : xmalloc(cl + 1);
     if (cl)
         memcpy(client_id, cid.p, cl);
     client_id[cl] = '\0';
@@ -354,6 +353,8 @@ int gcd_request(gcd_t *d, void *ctx, const kp_request_t *req, int listener, cons
     case KP_DELETE_GROUPS: group_delete(d->gc, &rq, req->body, now); break;
     default: break;
     }
+    if (client_id != cid_buf)
+        free(client_id);
     pump(d);
     return 0;
 }

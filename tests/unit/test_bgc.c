@@ -59,6 +59,7 @@ typedef struct fake_s {
     plog_t *log;               /* partition 0's real log, or NULL */
     char dir[300];             /* its log dir */
     int wakes;
+    const char *client_id;     /* of the requests sent */
     fctx_t ctx[MAXCTX];
     int nctx;
     arena_t arena;
@@ -205,6 +206,7 @@ static fake_t *fake_new(void)
     f->offsets_parts = -1;
     f->leader = 7;
     f->topic_parts = 4;
+    f->client_id = "consumer-7";
     snprintf(f->dir, sizeof f->dir, "%s/%d", tmpdir, ++ndirs);
     ck_assert_int_eq(mkdir(f->dir, 0755), 0);
     arena_init(&f->arena);
@@ -283,7 +285,7 @@ static fctx_t *send(fake_t *f, gcd_t *d, int16_t api, int16_t version, const voi
     req.hdr.api_key = api;
     req.hdr.api_version = version;
     req.hdr.correlation_id = c->id;
-    req.hdr.client_id = kp_str("consumer-7");
+    req.hdr.client_id = kp_str(f->client_id);
     req.hdr.version = 1;
     req.api = kp_api_find(api);
     req.body = (void *)body;
@@ -648,6 +650,24 @@ START_TEST(describe_and_list_show_client)
     ck_assert_int_eq(l->Groups.n, 1);
     ck_assert(kp_str_eq(l->Groups.v[0].GroupId, "g"));
     ck_assert(kp_str_eq(l->Groups.v[0].ProtocolType, "consumer"));
+    /* a long client id is kept whole (member id prefix, DescribeGroups) */
+    char longid[400];
+    memset(longid, 'c', sizeof longid - 1);
+    longid[sizeof longid - 1] = '\0';
+    f->client_id = longid;
+    fctx_t *j = join(f, d, "long", "");
+    kp_JoinGroupResponse *jr = resp(f, j);
+    ck_assert_ptr_nonnull(jr);
+    ck_assert_int_eq(jr->ErrorCode, 0);
+    ck_assert_int_gt(jr->MemberId.len, (int32_t)strlen(longid));
+    ck_assert(memcmp(jr->MemberId.p, longid, strlen(longid)) == 0);
+    names[0] = kp_str("long");
+    c = send(f, d, KP_DESCRIBE_GROUPS, 0, &dr, 0);
+    r = resp(f, c);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->Groups.v[0].Members.n, 1);
+    ck_assert(kp_str_eq(r->Groups.v[0].Members.v[0].ClientId, longid));
+    f->client_id = "consumer-7";
     /* not a group API */
     kp_request_t req;
     memset(&req, 0, sizeof req);
