@@ -11,14 +11,16 @@ One coordinator + one broker (tests/lib/kharness.py), topic "gt" with 4 partitio
      offsets show g1 (protocol type consumer, state Empty, the committed offsets);
   4. the broker is restarted: the offsets are reloaded from __consumer_offsets (admin sees
      them, a new consumer resumes after them);
-  5. confluent_kafka Consumer in group g2 reads everything from the beginning, commits, and
-     its committed offsets are what it read;
-  7. (before 5, on a new cluster) __consumer_offsets already exists with 8 partitions: groups
-     are mapped over those 8 (Kafka's hashCode rule), not offsets.topic.num.partitions; the
-     group is deleted (DeleteGroups) and stays deleted after a restart;
-  6. (before 5) raw JoinGroup v0: a second member's join parks in the rebalance, its
-     connection closes, the first member rejoins: the rebalance completes with both, the late
-     answer to the closed connection is dropped, the broker keeps serving.
+  5. raw JoinGroup v0: a second member's join parks in the rebalance, its connection closes,
+     the first member rejoins: the rebalance completes with both, the late answer to the
+     closed connection is dropped, the broker keeps serving;
+  6. (new cluster) __consumer_offsets already exists with 8 partitions: groups are mapped
+     over those 8 (Kafka's hashCode rule), not offsets.topic.num.partitions; the group is
+     deleted (DeleteGroups) and stays deleted after a restart;
+  7. (new cluster) 1500 commits roll small segments of __consumer_offsets, the cleaner
+     compacts them, and after a restart the last committed offsets are loaded;
+  8. (new cluster) confluent_kafka Consumer in group g2 reads everything from the beginning,
+     commits, and its committed offsets are what it read.
 Exit 0 pass, 77 skip (a client or the harness is missing), 1 fail."""
 import os
 import socket
@@ -262,19 +264,21 @@ def main():
     assert got == {p: 13 for p in range(NPART)}, "committed offsets %r" % got
     kh.log("4. offsets survived a broker restart")
 
-    # 6. a JoinGroup parked in the coordinator whose connection closes: its late response is
+    # 5. a JoinGroup parked in the coordinator whose connection closes: its late response is
     #    dropped and nothing else is disturbed
     parked_join_of_closed_connection(c.port)
-    kh.log("6. a parked JoinGroup of a closed connection")
+    kh.log("5. a parked JoinGroup of a closed connection")
 
     c.cleanup()
     existing_offsets_topic()
+    compacted_offsets_survive()
+    kh.log("7. compacted __consumer_offsets: the last commits survive a restart")
 
-    # 5. confluent_kafka in a group
+    # 8. confluent_kafka in a group
     try:
         import confluent_kafka
     except ImportError:
-        kh.log("5. skipped: confluent_kafka is not installed")
+        kh.log("8. skipped: confluent_kafka is not installed")
         return
     c = kh.Cluster(partitions=NPART)
     c.create_topic(TOPIC, NPART)
@@ -295,7 +299,7 @@ def main():
     com = ck.committed([confluent_kafka.TopicPartition(TOPIC, p) for p in range(NPART)], timeout=10)
     assert {tp.partition: tp.offset for tp in com} == {p: 13 for p in range(NPART)}, "committed: %r" % com
     ck.close()
-    kh.log("5. confluent_kafka group consumer read and committed")
+    kh.log("8. confluent_kafka group consumer read and committed")
 
 
 def java_partition(group, n):
@@ -308,8 +312,58 @@ def java_partition(group, n):
     return (0 if h == -(1 << 31) else abs(h)) % n
 
 
+def offsets_log_sizes(c):
+    """{partition dir: (segments, bytes)} of the non-empty __consumer_offsets partitions."""
+    d = c.broker.data_dir
+    out = {}
+    for name in os.listdir(d):
+        if not name.startswith("__consumer_offsets-"):
+            continue
+        logs = [f for f in os.listdir(os.path.join(d, name)) if f.endswith(".log")]
+        size = sum(os.path.getsize(os.path.join(d, name, f)) for f in logs)
+        if size:
+            out[name] = (len(logs), size)
+    return out
+
+
+def compacted_offsets_survive():
+    """7. 1500 commits of the same two partitions roll 16 KiB segments of __consumer_offsets;
+    the cleaner compacts them; after a restart the group's offsets are the last committed."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.structs import OffsetAndMetadata
+    c = kh.Cluster(partitions=2, overrides={"offsets.topic.segment.bytes": "16384", "log.cleaner.backoff.ms": "200",
+                                            "offsets.topic.num.partitions": "4"})
+    c.create_topic(TOPIC, 2)
+    tp0, tp1 = TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)
+    cons = KafkaConsumer(bootstrap_servers=c.bootstrap, group_id="compacted", enable_auto_commit=False)
+    cons.assign([tp0, tp1])
+    for i in range(1500):
+        cons.commit(offsets={tp0: OffsetAndMetadata(i, ""), tp1: OffsetAndMetadata(2 * i, "m%d" % i)})
+    cons.close()
+
+    # written: 1500 batches of ~85 bytes (127 KB); the cleaner keeps the last of each key
+    def cleaned():
+        now = offsets_log_sizes(c)
+        return len(now) == 1 and list(now.values())[0][1] < 60000
+    kh.wait_until(cleaned, 30, interval=0.2, what="the cleaner to compact __consumer_offsets")
+    c.broker.restart()
+    c.wait_leaders(TOPIC, 2)
+    cons = KafkaConsumer(bootstrap_servers=c.bootstrap, group_id="compacted", enable_auto_commit=False)
+
+    def committed():
+        try:
+            return (cons.committed(tp0), cons.committed(tp1)) == (1499, 2998)
+        except Exception:  # the coordinator may still be loading
+            return False
+    try:
+        kh.wait_until(committed, 30, interval=0.2, what="the last committed offsets after the restart")
+    finally:
+        cons.close()
+    c.cleanup()
+
+
 def existing_offsets_topic():
-    """7. __consumer_offsets already exists with 8 partitions (as Kafka 0.9 tools or an older
+    """6. __consumer_offsets already exists with 8 partitions (as Kafka 0.9 tools or an older
     cluster made it) while offsets.topic.num.partitions is 50: groups are mapped over the 8,
     as Kafka does, and a group's commits land in partition abs(hashCode) % 8."""
     c = kh.Cluster(partitions=NPART, start=False)
@@ -350,7 +404,7 @@ def existing_offsets_topic():
             time.sleep(0.2)
     assert group not in [g for g, _ in groups] and not left, "deleted group back after restart: %r %r" % (groups, left)
     c.cleanup()
-    kh.log("7. an existing 8-partition __consumer_offsets: commits in partition %d" % part)
+    kh.log("6. an existing 8-partition __consumer_offsets: commits in partition %d" % part)
 
 
 if __name__ == "__main__":
