@@ -96,7 +96,8 @@ typedef struct ktool_zk_s {
     struct zkc_s *zk;
 } ktool_zk_t;
 
-/* Connects (session timeout 30 s; waits up to timeout_ms for the connection). On failure
+/* Connects (session timeout 30 s; waits up to timeout_ms for the connection, or
+ * $GREGOR_ZK_CONNECT_TIMEOUT_MS when set). On failure
  * prints Kafka's ZooKeeperClientTimeoutException line plus what to check, and returns -1. */
 int ktool_zk_open(ktool_zk_t *z, const char *connect, int timeout_ms);
 /* Closes the session and frees everything. Safe on a zeroed struct. */

@@ -280,6 +280,9 @@ int ktool_consumer_main(int argc, char **argv)
             goto out;
         }
     }
+    char cid[300];
+    snprintf(cid, sizeof cid, "consumer-%s-1", group);
+    ktool_rk_default_client_id(conf, cid);
     rk = ktool_rk_new(RD_KAFKA_CONSUMER, conf);
     if (!rk) {
         rc = 1;

@@ -237,6 +237,7 @@ int ktool_producer_main(int argc, char **argv)
             goto out;
         }
     }
+    ktool_rk_default_client_id(conf, "console-producer");
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_opaque(conf, &st);
     rk = ktool_rk_new(RD_KAFKA_PRODUCER, conf);

@@ -167,3 +167,13 @@ void ktool_rk_destroy(rd_kafka_t *rk)
     if (rk)
         rd_kafka_destroy(rk);
 }
+
+void ktool_rk_default_client_id(rd_kafka_conf_t *conf, const char *id)
+{
+    char cur[256];
+    size_t n = sizeof cur;
+    if (rd_kafka_conf_get(conf, "client.id", cur, &n) == RD_KAFKA_CONF_OK && strcmp(cur, "rdkafka"))
+        return;
+    char err[256];
+    rd_kafka_conf_set(conf, "client.id", id, err, sizeof err);
+}
