@@ -208,7 +208,8 @@ int ktool_producer_main(int argc, char **argv)
         {"retry.backoff.ms", backoff ? backoff : "100"},
         {"batch.num.messages", batch ? batch : "200"},
         {"topic.metadata.refresh.interval.ms", mexp ? mexp : "300000"},
-        {"partitioner", "murmur2_random"},   /* the Java producer's partitioner: same key, same partition */
+        {"partitioner", "murmur2_random"},
+        {"message.timeout.ms", "120000"},   /* the Java producer's delivery.timeout.ms */   /* the Java producer's partitioner: same key, same partition */
     };
     if (ktool_has(&o, "sync"))
         own[2].v = "0";
