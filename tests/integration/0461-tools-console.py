@@ -272,6 +272,30 @@ def body(srv, tmp):
     r = tool("kafka-topics.sh", "--bootstrap-server", B, "--describe", "--topic", "nope", ok=False)
     assert r.stdout == "Error while executing topic command : Topic 'nope' does not exist as expected\n", r.stdout
 
+    # --- --zookeeper writes, the broker's controller reacts ---
+    tool("kafka-topics.sh", "--zookeeper", srv.address, "--create", "--topic", "zt", "--partitions", "2",
+         "--replication-factor", "1", "--config", "retention.ms=99999")
+    t0 = time.time()
+    while tool("kafka-topics.sh", "--bootstrap-server", B, "--describe", "--topic", "zt",
+               ok=None).stdout.count("Leader: 0") != 2:
+        assert time.time() - t0 < 30, "the controller did not create zt's partitions"
+        time.sleep(0.5)
+    r = tool("kafka-console-producer.sh", "--broker-list", B, "--topic", "zt", "--sync", stdin="z1\nz2\n")
+    r = tool("kafka-console-consumer.sh", "--bootstrap-server", B, "--topic", "zt", "--from-beginning",
+             "--max-messages", "2", "--timeout-ms", "15000")
+    assert sorted(r.stdout.splitlines()) == ["z1", "z2"], r.stdout
+    tool("kafka-topics.sh", "--zookeeper", srv.address, "--alter", "--topic", "zt", "--partitions", "3")
+    t0 = time.time()
+    while "PartitionCount: 3" not in tool("kafka-topics.sh", "--bootstrap-server", B, "--describe", "--topic", "zt",
+                                          ok=None).stdout:
+        assert time.time() - t0 < 30, "the controller did not add zt's partition"
+        time.sleep(0.5)
+    tool("kafka-topics.sh", "--zookeeper", srv.address, "--delete", "--topic", "zt")
+    t0 = time.time()
+    while "zt" in tool("kafka-topics.sh", "--zookeeper", srv.address, "--list").stdout.split():
+        assert time.time() - t0 < 30, "the controller did not delete zt"
+        time.sleep(0.5)
+
 
 if __name__ == "__main__":
     zkharness.run_test(main)
