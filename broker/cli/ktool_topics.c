@@ -811,9 +811,6 @@ static int zk_alter(ktool_zk_t *z, const ktool_opts_t *o)
             size_t nd;
             char **dels = ktool_vals(o, "delete-config", &nd);
             for (size_t k = 0; k < nd; k++) {
-                char *key, *dummy;
-                (void)key;
-                (void)dummy;
                 char *d = xstrdup(dels[k]);
                 for (char *s = NULL, *tk = strtok_r(d, ",", &s); tk; tk = strtok_r(NULL, ",", &s)) {
                     while (*tk == ' ')
