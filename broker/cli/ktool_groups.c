@@ -3,8 +3,11 @@
  * (DescribeGroups + OffsetFetch + ListOffsets: the CURRENT-OFFSET / LOG-END-OFFSET / LAG table,
  * --members, --state), --reset-offsets (--to-earliest / --to-latest / --to-offset / --shift-by /
  * --to-current, --dry-run or --execute via OffsetCommit), --delete (DeleteGroups). */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <time.h>
 
 #include "broker/cli/ktool.h"
 #include "broker/cli/ktool_rk.h"
@@ -14,7 +17,8 @@ static const ktool_optdef_t grp_opts[] = {
     {"all-groups", 0, NULL, "Apply to all consumer groups."},
     {"all-topics", 0, NULL, "Consider all topics assigned to a group in the `reset-offsets` process."},
     {"bootstrap-server", 1, "String: server to connect to", "REQUIRED: The server(s) to connect to."},
-    {"by-duration", 1, "String: duration", "Not supported by gregor yet."},
+    {"by-duration", 1, "String: duration", "Reset offsets to offset by duration from current timestamp. Format: "
+                                           "'PnDTnHnMnS'"},
     {"command-config", 1, "String: command config property file", "Property file containing configs to be "
                                                                    "passed to Admin Client and Consumer."},
     {"delete", 0, NULL, "Pass in groups to delete topic partition offsets and ownership information over the "
@@ -47,7 +51,8 @@ static const ktool_optdef_t grp_opts[] = {
                                          "milliseconds to wait before the group stabilizes (when the group is just "
                                          "created, or is going through some changes). (default: 5000)"},
     {"to-current", 0, NULL, "Reset offsets to current offset."},
-    {"to-datetime", 1, "String: datetime", "Not supported by gregor yet."},
+    {"to-datetime", 1, "String: datetime", "Reset offsets to offset from datetime. Format: "
+                                           "'YYYY-MM-DDTHH:mm:SS.sss'"},
     {"to-earliest", 0, NULL, "Reset offsets to earliest offset."},
     {"to-latest", 0, NULL, "Reset offsets to latest offset."},
     {"to-offset", 1, "Long: offset", "Reset offsets to a specific offset."},
@@ -398,6 +403,98 @@ static int do_describe(grp_ctx_t *c, const ktool_opts_t *o, const char *group)
 
 /* ---- reset offsets ---- */
 
+/* "YYYY-MM-DDTHH:mm:SS.sss" with an optional zone (Z, +hh, +hhmm, +hh:mm; default UTC), as
+ * ConsumerGroupCommand.convertTimestamp. Returns 0 with *ms, or -1. */
+static int parse_datetime(const char *s, int64_t *ms)
+{
+    int y, mo, d, h, mi, sec, frac = 0, n = 0;
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6)
+        return -1;
+    const char *p = s + n;
+    if (*p == '.') {
+        int digits = 0;
+        for (p++; isdigit((unsigned char)*p); p++, digits++)
+            if (digits < 3)
+                frac = frac * 10 + (*p - '0');
+        if (digits == 0)
+            return -1;
+        for (; digits < 3; digits++)
+            frac *= 10;
+    }
+    int64_t off = 0;
+    if (*p == 'Z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p == '-' ? -1 : 1, oh = 0, om = 0;
+        p++;
+        if (!isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]))
+            return -1;
+        oh = (p[0] - '0') * 10 + (p[1] - '0');
+        p += 2;
+        if (*p == ':')
+            p++;
+        if (isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1])) {
+            om = (p[0] - '0') * 10 + (p[1] - '0');
+            p += 2;
+        }
+        off = sign * (int64_t)(oh * 3600 + om * 60);
+    }
+    if (*p)
+        return -1;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = sec};
+    time_t t = timegm(&tm);
+    *ms = ((int64_t)t - off) * 1000 + frac;
+    return 0;
+}
+
+/* java.time.Duration.parse subset: [-]PnDTnHnMn[.n]S. Returns 0 with *ms, or -1. */
+static int parse_duration(const char *s, int64_t *ms)
+{
+    int sign = 1;
+    if (*s == '-' || *s == '+')
+        sign = *s++ == '-' ? -1 : 1;
+    if (toupper((unsigned char)*s) != 'P')
+        return -1;
+    s++;
+    double total = 0;
+    bool in_time = false, any = false;
+    while (*s) {
+        if (toupper((unsigned char)*s) == 'T') {
+            in_time = true;
+            s++;
+            continue;
+        }
+        char *end;
+        double v = strtod(s, &end);
+        if (end == s)
+            return -1;
+        char u = (char)toupper((unsigned char)*end);
+        if (u == 'D' && !in_time)
+            total += v * 86400.0;
+        else if (u == 'H' && in_time)
+            total += v * 3600.0;
+        else if (u == 'M' && in_time)
+            total += v * 60.0;
+        else if (u == 'S' && in_time)
+            total += v;
+        else
+            return -1;
+        any = true;
+        s = end + 1;
+    }
+    if (!any)
+        return -1;
+    *ms = (int64_t)(sign * total * 1000.0);
+    return 0;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
 /* Adds every partition of topic (from metadata). Returns 0, or 1 after printing. */
 static int add_topic_partitions(grp_ctx_t *c, const char *topic, rd_kafka_topic_partition_list_t *l)
 {
@@ -488,6 +585,38 @@ static int do_reset(grp_ctx_t *c, const ktool_opts_t *o, const char *group)
                         "argument '%s' of option shift-by\n", ktool_val(o, "shift-by"));
         rc = 1;
     }
+    /* --to-datetime / --by-duration: offsets by timestamp (none at or after it: the log end) */
+    rd_kafka_topic_partition_list_t *by_time = NULL;
+    if (!rc && (ktool_has(o, "to-datetime") || ktool_has(o, "by-duration"))) {
+        int64_t ts = 0;
+        if (ktool_has(o, "to-datetime") && parse_datetime(ktool_val(o, "to-datetime"), &ts) < 0) {
+            printf("\nError: Executing consumer group command failed due to java.text.ParseException: Unparseable "
+                   "date: \"%s\" (expected YYYY-MM-DDTHH:mm:SS.sss, optionally with a zone such as Z or +01:00)\n",
+                   ktool_val(o, "to-datetime"));
+            rc = 1;
+        } else if (ktool_has(o, "by-duration")) {
+            int64_t dur;
+            if (parse_duration(ktool_val(o, "by-duration"), &dur) < 0) {
+                printf("\nError: Executing consumer group command failed due to java.time.format."
+                       "DateTimeParseException: Text cannot be parsed to a Duration: %s (expected PnDTnHnMnS)\n",
+                       ktool_val(o, "by-duration"));
+                rc = 1;
+            } else {
+                ts = wall_ms() - dur;
+            }
+        }
+        if (!rc) {
+            by_time = rd_kafka_topic_partition_list_copy(parts);
+            for (int i = 0; i < by_time->cnt; i++)
+                by_time->elems[i].offset = ts;
+            rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(c->rk, by_time, c->timeout_ms);
+            if (e) {
+                printf("\nError: Executing consumer group command failed due to %s: %s\n", ktool_rk_exception(e),
+                       rd_kafka_err2str(e));
+                rc = 1;
+            }
+        }
+    }
     for (int i = 0; !rc && i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *p = &parts->elems[i];
         int64_t lo = 0, hi = 0;
@@ -509,6 +638,8 @@ static int do_reset(grp_ctx_t *c, const ktool_opts_t *o, const char *group)
             v = to_offset;
         else if (ktool_has(o, "shift-by"))
             v = (cur >= 0 ? cur : hi) + shift;
+        else if (by_time)
+            v = by_time->elems[i].err || by_time->elems[i].offset < 0 ? hi : by_time->elems[i].offset;
         else   /* to-current */
             v = cur >= 0 ? cur : hi;
         if (v < lo) {
@@ -558,6 +689,8 @@ static int do_reset(grp_ctx_t *c, const ktool_opts_t *o, const char *group)
             printf("%-*s %-*s %-10d %-15lld\n", gw, group, tw, parts->elems[i].topic, parts->elems[i].partition,
                    (long long)parts->elems[i].offset);
     }
+    if (by_time)
+        rd_kafka_topic_partition_list_destroy(by_time);
     rd_kafka_topic_partition_list_destroy(parts);
     rd_kafka_topic_partition_list_destroy(committed);
     return rc;
@@ -655,14 +788,9 @@ int ktool_groups_main(int argc, char **argv)
                    ktool_has(&o, "shift-by") + ktool_has(&o, "to-current") + ktool_has(&o, "to-datetime") +
                    ktool_has(&o, "by-duration");
         if (scen != 1) {
-            rc = ktool_usage_die(&o, "Option [reset-offsets] takes exactly one of these options: [to-earliest], "
-                                     "[to-latest], [to-offset], [shift-by], [to-current] (gregor does not support "
-                                     "[to-datetime], [by-duration] or [from-file] yet)");
-            goto out;
-        }
-        if (ktool_has(&o, "to-datetime") || ktool_has(&o, "by-duration")) {
-            rc = ktool_usage_die(&o, "gregor consumer-groups does not support --to-datetime / --by-duration yet; "
-                                     "use --to-offset, --to-earliest, --to-latest or --shift-by");
+            rc = ktool_usage_die(&o, "Option [reset-offsets] takes exactly one of these options: [to-datetime], "
+                                     "[by-duration], [to-earliest], [to-latest], [shift-by], [to-current], "
+                                     "[to-offset] (gregor does not support [from-file] yet)");
             goto out;
         }
         if (ktool_has(&o, "topic") == ktool_has(&o, "all-topics")) {

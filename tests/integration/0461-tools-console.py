@@ -238,6 +238,13 @@ def body(srv, tmp):
 
     if old:
         return
+    r = tool("kafka-consumer-groups.sh", "--bootstrap-server", B, "--reset-offsets", "--group", "grp",
+             "--topic", "rt", "--to-datetime", "2000-01-01T00:00:00.000", "--dry-run")
+    rows = [l.split() for l in r.stdout.splitlines() if l.startswith("grp ")]
+    assert sorted(rows) == [["grp", "rt", "0", "0"], ["grp", "rt", "1", "0"]], r.stdout
+    r = tool("kafka-consumer-groups.sh", "--bootstrap-server", B, "--reset-offsets", "--group", "grp",
+             "--topic", "rt", "--by-duration", "P1D", "--dry-run")
+    assert sorted(l.split() for l in r.stdout.splitlines() if l.startswith("grp ")) == rows, r.stdout
     r = tool("kafka-consumer-groups.sh", "--bootstrap-server", B, "--delete", "--group", "grp")
     assert r.stdout == "Deletion of requested consumer groups ('grp') was successful.\n", r.stdout
     r = tool("kafka-consumer-groups.sh", "--bootstrap-server", B, "--list")
