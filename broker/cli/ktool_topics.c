@@ -568,10 +568,16 @@ static int zk_describe(ktool_zk_t *z, const ktool_opts_t *o)
         memset(&t, 0, sizeof t);
         if (e != ZOK || zkpaths_topic_decode(data.data, data.len, &t) < 0) {
             buf_free(&data);
-            if (e == ZNONODE || e == ZOK)
+            if (e == ZNONODE) {
                 printf("Topic %s doesn't exist!\n", topic);
-            else
+            } else if (e == ZOK) {
+                /* hand-edited or foreign data: say which znode, go on with the others */
+                rc = ktool_topic_fail("/brokers/topics/%s does not hold a Kafka partition assignment "
+                                      "({\"version\":1|2,\"partitions\":{\"0\":[broker ids],...}}); fix or delete it",
+                                      topic);
+            } else {
                 rc = zk_fail(e, topic);
+            }
             continue;
         }
         buf_free(&data);
@@ -580,8 +586,11 @@ static int zk_describe(ktool_zk_t *z, const ktool_opts_t *o)
         free(dp);
         if (describe_configs) {
             zkpaths_config_t cfg;
-            if (ktool_zk_entity_config(z, "topics", topic, &cfg) != ZOK)
+            if (ktool_zk_entity_config(z, "topics", topic, &cfg) != ZOK) {
                 memset(&cfg, 0, sizeof cfg);
+                fprintf(stderr, "WARN /config/topics/%s does not hold a Kafka config ({\"version\":1,\"config\":"
+                                "{\"key\":\"string value\",...}}); shown as no overrides\n", topic);
+            }
             if (!overrides || cfg.n > 0) {
                 char *cs = ktool_config_join(&cfg, ",");
                 printf("Topic: %s\tPartitionCount: %zu\tReplicationFactor: %zu\tConfigs: %s%s\n", topic,
@@ -682,6 +691,10 @@ static int zk_add_partitions(ktool_zk_t *z, const ktool_opts_t *o, const char *t
     if (e != ZOK || zkpaths_topic_decode(data.data, data.len, &t) < 0 || t.n_parts == 0) {
         buf_free(&data);
         zkpaths_topic_free(&t);
+        if (e == ZOK)
+            return ktool_topic_fail("/brokers/topics/%s does not hold a Kafka partition assignment "
+                                    "({\"version\":1|2,\"partitions\":{\"0\":[broker ids],...}}); fix or delete it",
+                                    topic);
         return ktool_topic_fail("The topic %s does not exist", topic);
     }
     buf_free(&data);

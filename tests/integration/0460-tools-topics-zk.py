@@ -220,6 +220,20 @@ def body(srv, zk):
     assert r.stdout == "Error while executing topic command : Topic 'nope' does not exist as expected\n", r.stdout
     r = run(TOPICS, "--zookeeper", Z, "--delete", "--topic", "nope", "--if-exists")
 
+    # --- hand-written junk in the znodes names the znode and does not stop the others ---
+    zk.create("/brokers/topics/junk", b"not json")
+    zk.create("/config/topics/junk2", b"[1,2]", makepath=True)
+    zk.create("/brokers/topics/junk2", b'{"version":1,"partitions":{"0":[0]}}')
+    r = run(TOPICS, "--zookeeper", Z, "--describe", ok=False)
+    assert "Error while executing topic command : /brokers/topics/junk does not hold a Kafka partition" in r.stdout
+    assert "Topic: t1\tPartitionCount: 5" in r.stdout and "Topic: junk2\tPartitionCount: 1" in r.stdout, r.stdout
+    assert "WARN /config/topics/junk2 does not hold a Kafka config" in r.stderr, r.stderr
+    r = run(TOPICS, "--zookeeper", Z, "--alter", "--topic", "junk", "--partitions", "3", ok=False)
+    assert "/brokers/topics/junk does not hold a Kafka partition assignment" in r.stdout, r.stdout
+    zk.delete("/brokers/topics/junk")
+    zk.delete("/brokers/topics/junk2")
+    zk.delete("/config/topics/junk2")
+
     # --- usage errors ---
     r = run(TOPICS, "--zookeeper", Z, "--list", "--describe", ok=False)
     assert r.stderr.startswith("Command must include exactly one action"), r.stderr
