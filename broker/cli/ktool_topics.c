@@ -113,9 +113,6 @@ static int check_args(const ktool_opts_t *o, int argc)
         return 1;
     if (ktool_has(o, "describe") && ktool_has(o, "if-exists") && ktool_require(o, (const char *[]){"topic", NULL}))
         return 1;
-    if (ktool_has(o, "create") && !ktool_has(o, "replica-assignment") && ktool_has(o, "zookeeper") &&
-        ktool_require(o, (const char *[]){"partitions", "replication-factor", NULL}))
-        return 1;
     if (ktool_has(o, "bootstrap-server") && ktool_has(o, "alter")) {
         if (ktool_has(o, "config")) {
             return ktool_usage_die(o, "Option \"[bootstrap-server],[config]\" can't be used with option "
@@ -403,11 +400,21 @@ static int zk_create(ktool_zk_t *z, const ktool_opts_t *o)
         if ((rc = ktool_parse_replica_assignment(ktool_val(o, "replica-assignment"), &assign, &nassign)))
             goto out;
     } else {
-        int32_t np, rf;
-        if (ktool_int_arg(o, "partitions", &np) < 0 || ktool_int_arg(o, "replication-factor", &rf) < 0) {
+        /* Kafka 2.4 requires both in --zookeeper mode; tutorials leave them out (the
+         * --bootstrap-server mode takes the broker's defaults), so take Kafka's shipped
+         * defaults (num.partitions=1, default.replication.factor=1) and say so. */
+        int32_t np = 1, rf = 1;
+        if ((ktool_has(o, "partitions") && ktool_int_arg(o, "partitions", &np) < 0) ||
+            (ktool_has(o, "replication-factor") && ktool_int_arg(o, "replication-factor", &rf) < 0)) {
             rc = 1;
             goto out;
         }
+        if (!ktool_has(o, "partitions") || !ktool_has(o, "replication-factor"))
+            fprintf(stderr, "Note: %s%s%s not given; using 1, Kafka's default (the brokers' num.partitions and "
+                            "default.replication.factor cannot be read through --zookeeper).\n",
+                    ktool_has(o, "partitions") ? "" : "--partitions",
+                    !ktool_has(o, "partitions") && !ktool_has(o, "replication-factor") ? " and " : "",
+                    ktool_has(o, "replication-factor") ? "" : "--replication-factor");
         ktool_brokers_t br;
         int e = ktool_zk_brokers(z, &br);
         if (e != ZOK) {

@@ -113,8 +113,15 @@ def body(srv, zk):
     r = run(TOPICS, "--zookeeper", Z, "--create", "--topic", "man2", "--replica-assignment", "2:1,0",
             ok=False)
     assert "Partition 1 has different replication factor" in r.stdout, r.stdout
-    r = run(TOPICS, "--zookeeper", Z, "--create", "--topic", "x", "--partitions", "1", ok=False)
-    assert 'Missing required argument "[replication-factor]"' in r.stderr, r.stderr
+    # what tutorials type (seeds/001): no --partitions; Kafka's default of 1 is taken, with a note
+    r = run(TOPICS, "--create", "--zookeeper", Z, "--replication-factor", "1", "--topic", "first")
+    assert r.stdout == "Created topic first.\n" and "--partitions not given; using 1" in r.stderr, r.stderr
+    assert len(get_json(zk, "/brokers/topics/first")["partitions"]) == 1
+    zk.delete("/brokers/topics/first")
+    zk.delete("/config/topics/first")
+    r = run(TOPICS, "--zookeeper", Z, "--create", "--topic", "x", "--partitions", "1", "--replica-assignment", "0",
+            ok=False)
+    assert 'Option "[replica-assignment]" can\'t be used with option "[partitions]"' in r.stderr, r.stderr
 
     r = run(TOPICS, "--zookeeper", Z, "--create", "--topic", "a.b", "--partitions", "1", "--replication-factor", "1")
     assert r.stdout.startswith("WARNING: Due to limitations in metric names"), r.stdout
