@@ -279,6 +279,11 @@ def body(srv, tmp):
     r = tool("kafka-topics.sh", "--bootstrap-server", B, "--describe", "--topic", "nope", ok=False)
     assert r.stdout == "Error while executing topic command : Topic 'nope' does not exist as expected\n", r.stdout
 
+    # --- a consumer of a topic that does not exist yet has it auto-created (Java consumer default) ---
+    r = tool("kafka-console-consumer.sh", "--bootstrap-server", B, "--topic", "fresh", "--timeout-ms", "3000")
+    assert "Processed a total of 0 messages" in r.stderr, r.stderr
+    assert "fresh" in tool("kafka-topics.sh", "--bootstrap-server", B, "--list").stdout.splitlines()
+
     # --- --zookeeper writes, the broker's controller reacts ---
     tool("kafka-topics.sh", "--zookeeper", srv.address, "--create", "--topic", "zt", "--partitions", "2",
          "--replication-factor", "1", "--config", "retention.ms=99999")
