@@ -246,8 +246,13 @@ int ktool_producer_main(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    /* no SA_RESTART: Ctrl-C must interrupt a read from the terminal */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     bool tty = isatty(0);
     bool sync = ktool_has(&o, "sync");
     char *line = NULL;
