@@ -11,7 +11,7 @@ Probes (raw sockets):
   slowloris   half a length prefix then silence: closed after connections.max.idle.ms (3 s here)
               while everything else goes on
   keys        unknown api key 999, Produce v99, Metadata v99 -> closed; ApiVersions v99 ->
-              error 35 with a v0 body listing the supported ranges (KIP-511)
+              error 35 with a v0 body giving ApiVersions' own range (KIP-511, as Kafka 2.4)
   lengths     array counts 0x7fffffff / -5, a string length past the frame end, a client id
               length past the frame end, a flexible ApiVersions v3 with a huge tagged-field
               count -> closed (or INVALID_REQUEST)
@@ -288,9 +288,15 @@ def probe_keys(P):
         r = kh._Rd(body)
         err = r.take(">h")
         n = r.take(">i")
-        keys = {r.take(">hhh")[0] for _ in range(n)}
-        if err != UNSUPPORTED_VERSION or 18 not in keys or 0 not in keys:
-            raise AssertionError("ApiVersions v99: error %d, keys %r" % (err, sorted(keys)))
+        keys = {}
+        for _ in range(n):
+            k, lo, hi = r.take(">hhh")
+            keys[k] = (lo, hi)
+        # as Kafka >= 2.4: the ApiVersions key with its range (the client retries with its max)
+        want = kh.api_versions(P.port)[18]
+        if err != UNSUPPORTED_VERSION or keys.get(18) != want:
+            raise AssertionError("ApiVersions v99: error %d, ranges %r; want 35 and key 18 %r" % (
+                err, keys, want))
         P.after("ApiVersions v99")
     P.chk("ApiVersions v99 -> error 35 + v0 ranges", apiv99)
 
