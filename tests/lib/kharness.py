@@ -368,7 +368,8 @@ class Broker:
                 "log.cleaner.dedupe.buffer.size": "4194304",
                 "controlled.shutdown.enable": "true",
             })
-        s.update(self.overrides)
+        # "{port}" in an override stands for this broker's (first) listener port
+        s.update({k: str(v).replace("{port}", str(self.port)) for k, v in self.overrides.items()})
         return s
 
     def _write_config(self):
