@@ -22,7 +22,9 @@
  *   ready    opens a raw TCP connection and sends Metadata v0 (all topics) every 2 ms until
  *            the broker answers one listing at least one broker; prints the time since
  *            --since-ms (a wall-clock epoch in ms, e.g. `date +%s%3N` before the launch), so
- *            the script measures launch -> first served request. Encoded and decoded with
+ *            the script measures launch -> first served request (the retry interval grows to
+ *            10 ms after 1 s and 50 ms after 5 s; a broker that keeps closing connections
+ *            without an answer for 10 s fails the wait at once). Encoded and decoded with
  *            proto/kafka_api.h, no librdkafka (its reconnect backoff would blur the figure).
  *
  * With --pid PID (the broker process; for Kafka the java process) load modes also report the
@@ -284,7 +286,8 @@ static int kb_read_full(int fd, void *p, size_t n)
 }
 
 /* One attempt: connect, Metadata v0 for all topics, read the answer. Returns the number of
- * brokers it lists (>= 0), or -1 with err set. */
+ * brokers it lists (>= 0), -1 with err set, or -2 when the broker accepted the connection and
+ * closed it without an answer. */
 static int kb_metadata_probe(const struct addrinfo *ai, int64_t deadline_ms, char *err, size_t elen)
 {
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -325,8 +328,11 @@ static int kb_metadata_probe(const struct addrinfo *ai, int64_t deadline_ms, cha
         goto done;
     }
     uint8_t sz[4];
+    errno = 0;
     if (kb_read_full(fd, sz, 4) != 0) {
         snprintf(err, elen, "no Metadata answer (%s)", errno ? strerror(errno) : "connection closed");
+        if (errno == 0 || errno == ECONNRESET)
+            n = -2;
         goto done;
     }
     uint32_t len = be32_get(sz);
@@ -370,10 +376,16 @@ static int kb_ready(const kb_opts_t *o)
         return 2;
     }
     int64_t start = clock_mono_ms(), deadline = start + (int64_t)(o->timeout_s * 1000);
+    int64_t closing_since = -1;   /* first of an unbroken series of connections closed unanswered */
     int attempts = 0, rc = 1;
     while (!kb_stop) {
         attempts++;
-        if (kb_metadata_probe(ai, deadline, err, sizeof err) >= 1) {
+        int n = kb_metadata_probe(ai, deadline, err, sizeof err);
+        if (n == -2 && closing_since < 0)
+            closing_since = clock_mono_ms();
+        else if (n != -2)
+            closing_since = -1;
+        if (n >= 1) {
             int64_t ms = o->since_ms ? clock_wall_ms() - o->since_ms : clock_mono_ms() - start;
             printf("mode=ready ok=1 ready_ms=%" PRId64 " attempts=%d\n", ms, attempts);
             if (!o->quiet)
@@ -387,13 +399,21 @@ static int kb_ready(const kb_opts_t *o)
             fprintf(stderr, "kbench: broker process %d exited before answering (%s)\n", o->pid, err);
             break;
         }
+        if (closing_since >= 0 && clock_mono_ms() - closing_since >= 10000) {
+            printf("mode=ready ok=0 ready_ms=-1 attempts=%d closes_unanswered=1\n", attempts);
+            fprintf(stderr, "kbench: %s:%s has closed every connection without answering Metadata for 10 s\n",
+                    host, port);
+            break;
+        }
         if (clock_mono_ms() >= deadline) {
             printf("mode=ready ok=0 ready_ms=-1 attempts=%d\n", attempts);
             fprintf(stderr, "kbench: %s:%s did not answer Metadata within %.0f s: %s\n", host, port, o->timeout_s,
                     err);
             break;
         }
-        poll(NULL, 0, 2);
+        /* every 2 ms at first; a slow starter is polled less often (and its log spared) */
+        int64_t since = clock_mono_ms() - start;
+        poll(NULL, 0, since < 1000 ? 2 : since < 5000 ? 10 : 50);
     }
     freeaddrinfo(ai);
     return rc;

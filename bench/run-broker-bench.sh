@@ -278,7 +278,7 @@ bench_server() {   # server rep
     line=$("$kbench" -m ready -q -b "127.0.0.1:$kport" --since-ms "$t0" --pid "$broker_pid" -T "$ready_timeout" 2>"$work/ready.err")
     ms=$(field "$line" ready_ms)
     if [[ $(field "$line" ok) != 1 ]]; then
-        local why="did not answer Metadata within $ready_timeout s"
+        local why="no Metadata answer listing a broker"
         alive "$broker_pid" || why="exited before answering Metadata"
         echo "run-broker-bench: $server FAILED TO START: $why ($(tail -n 1 "$work/ready.err"))." >&2
         echo "  last lines of its output ($dir/broker.log):" >&2
