@@ -181,6 +181,14 @@ static void submit_write(conn_t *conn, int32_t xid, int32_t op, const uint8_t *b
     f.body.data = (uint8_t *)body;
     f.body.len = (int32_t)len;
     int err = coord_submit(c, &f);
+    if (err == ZCONNECTIONLOSS) {
+        /* No leader to take it (election under way): as a ZooKeeper server that has lost its
+         * leader, drop the client, which retries elsewhere with its session. */
+        LOG_D(SUB, "no leader for a write of %s:%d: closing the connection", conn->ip, conn->port);
+        conn_flush(conn);
+        conn_close(conn);
+        return;
+    }
     if (err) {
         put_reply(&r->reply, xid, coord_last_zxid(c), err, NULL, 0);
         r->state = REQ_DONE;
@@ -212,6 +220,11 @@ void conn_write_applied(conn_t *conn, int32_t cxid, int64_t zxid, int32_t err, c
 
 void conn_write_failed(conn_t *conn, int32_t cxid, int32_t err)
 {
+    if (err == ZCONNECTIONLOSS) {   /* the leader could not take it: see submit_write */
+        conn_flush(conn);
+        conn_close(conn);
+        return;
+    }
     for (req_t *r = conn->head; r; r = r->next) {
         if (r->state == REQ_PENDING_WRITE && r->xid == cxid) {
             put_reply(&r->reply, r->xid, coord_last_zxid(conn->coord), err, NULL, 0);

@@ -8,7 +8,11 @@
 #   server.3  client 127.0.0.1:2183  quorum 2890  election 3890
 # (COORD_PORT moves the client ports, COORD_QUORUM_PORT / COORD_ELECTION_PORT the others;
 # COORD_SERVERS=1 runs a single standalone coordinator instead.)
-# State lives under ./run/ (run/coordN/zoo.cfg, run/coordN/data, run/logs/coordN/).
+# Then one broker, build/bin/gregor-broker, with run/broker/server.properties (a copy of
+# deploy/server.properties.example pointed at the ensemble), listening on 127.0.0.1:9092
+# (BROKER_PORT moves it; BROKERS=0 starts none).
+# State lives under ./run/ (run/coordN/zoo.cfg, run/coordN/data, run/logs/coordN/,
+# run/broker/kafka-logs, run/logs/broker/server.log).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 run=$top/run
@@ -16,7 +20,54 @@ port=${COORD_PORT:-2181}
 qport=${COORD_QUORUM_PORT:-2888}
 eport=${COORD_ELECTION_PORT:-3888}
 n=${COORD_SERVERS:-3}
+bport=${BROKER_PORT:-9092}
+nbrokers=${BROKERS:-1}
 export GREGOR_COORD=${GREGOR_COORD:-$top/build/bin/gregor-coord}
+broker_bin=${GREGOR_BROKER:-$top/build/bin/gregor-broker}
+
+start_broker() {
+    local d=$run/broker pidf=$run/broker/broker.pid
+    mkdir -p "$d" "$run/logs/broker"
+    if [[ -f $pidf ]] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
+        echo "broker already running (pid $(cat "$pidf"))"
+        return 0
+    fi
+    {
+        echo "# Written by deploy/run-local.sh (make run) from deploy/server.properties.example"
+        grep -v -E '^(log\.dirs|zookeeper\.connect|listeners)=' "$top/deploy/server.properties.example"
+        echo "listeners=PLAINTEXT://127.0.0.1:$bport"
+        echo "log.dirs=$d/kafka-logs"
+        echo "zookeeper.connect=$(connect_string)"
+    } > "$d/server.properties"
+    : > "$run/logs/broker/server.log"
+    nohup "$broker_bin" "$d/server.properties" >> "$run/logs/broker/server.log" 2>&1 < /dev/null &
+    echo $! > "$pidf"
+    local i
+    for i in $(seq 200); do
+        if grep -q "started in" "$run/logs/broker/server.log"; then
+            return 0
+        fi
+        if ! kill -0 "$(cat "$pidf")" 2>/dev/null; then
+            break
+        fi
+        sleep 0.1
+    done
+    echo "the broker did not start; run/logs/broker/server.log:" >&2
+    tail -20 "$run/logs/broker/server.log" >&2
+    return 1
+}
+
+stop_broker() {
+    local pidf=$run/broker/broker.pid
+    [[ -f $pidf ]] || return 0
+    local pid
+    pid=$(cat "$pidf")
+    if kill "$pid" 2>/dev/null; then
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidf"
+}
 
 four_letter() { # port word
     timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1; printf "%s" "$2" >&3; cat <&3' _ "$1" "$2" \
@@ -90,6 +141,9 @@ start)
         done
         exit 1
     fi
+    if [[ $nbrokers -gt 0 ]]; then
+        start_broker || exit 1
+    fi
     echo
     echo "Gregor is running."
     for ((i = 1; i <= n; i++)); do
@@ -97,6 +151,16 @@ start)
             "$i" $((port + i - 1)) "$(mode_of $((port + i - 1)))" "$i" "$i"
     done
     cs=$(connect_string)
+    if [[ $nbrokers -gt 0 ]]; then
+        printf "  broker 0:      127.0.0.1:%d  (bootstrap servers)  config run/broker/server.properties  log run/logs/broker/\n" "$bport"
+        cat <<MSG
+Kafka clients: bootstrap 127.0.0.1:$bport, ZooKeeper-style tools: $cs
+  kcat -b 127.0.0.1:$bport -L
+  bin/kafka-topics.sh --zookeeper $cs --create --topic demo --partitions 3 --replication-factor 1
+  echo hello | bin/kafka-console-producer.sh --broker-list 127.0.0.1:$bport --topic demo
+  bin/kafka-console-consumer.sh --bootstrap-server 127.0.0.1:$bport --topic demo --from-beginning
+MSG
+    fi
     cat <<MSG
 Try:
   bin/zkCli.sh -server $cs        # the shell (also: build/bin/gregor zk)
@@ -107,6 +171,7 @@ Stop it with: make stop
 MSG
     ;;
 stop)
+    stop_broker
     for d in "$run"/coord*; do
         [[ -f $d/zoo.cfg ]] || continue
         "$top/bin/zkServer.sh" stop "$d/zoo.cfg" >/dev/null 2>&1 || true
