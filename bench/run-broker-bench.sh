@@ -15,8 +15,12 @@
 #   consume       MiB/s reading each of those topics back from the beginning
 #   latency       one record at a time (linger.ms 0, acks=1): p50 / p99 of produce -> delivery
 #   load RSS      largest VmRSS sampled every 100 ms during the runs (and VmHWM at the end)
-# then stops both. Medians over the repetitions go into a table (metric | gregor | kafka |
-# ratio | target | met) on stdout and as markdown in the -o file. `-h` lists the options.
+# then stops both. gregor is measured twice: "gregor" with exactly the client properties Kafka
+# 0.9 needs (api.version.request=false, broker.version.fallback=0.9.0: Produce v1 / Fetch v1,
+# v0 message sets), and "gregor-native" with the same client left to negotiate versions
+# (ApiVersions: v2 record batches; --no-native skips it). Medians over the repetitions go into
+# a table (metric | gregor | gregor-native | kafka | ratios | target | met) on stdout and as
+# markdown in the -o file. `-h` lists the options.
 #
 # The defaults are deliberately small (1 repetition, 0.5M x 100 B and 0.1M x 1000 B records,
 # a couple of minutes in all) because the machine is shared; see -h for a full run.
@@ -34,6 +38,7 @@ parts_list="1 8" sizes="100 1000"
 linger=5 batch=10000
 client_props="-X api.version.request=false -X broker.version.fallback=0.9.0"
 gregor_props=
+native=1 native_props="-X api.version.request=true"
 kafka_heap="-Xmx1G -Xms1G"
 ready_timeout=60 run_timeout=180
 args_given=("$@")
@@ -52,11 +57,14 @@ usage: bench/run-broker-bench.sh [options]
   --batch-msgs N       producer batch.num.messages (default $batch)
   --client-props "..." librdkafka properties for both brokers
                        (default "$client_props", what Kafka 0.9 needs)
-  --gregor-props "..." extra librdkafka properties for gregor only, appended (e.g.
-                       "-X api.version.request=true -X broker.version.fallback=2.4.0" to let
-                       the client use gregor's newer protocol versions)
+  --gregor-props "..." extra librdkafka properties for gregor only, appended
+  --native-props "..." properties appended for the second gregor column, "gregor-native"
+                       (default "$native_props": librdkafka asks ApiVersions and uses
+                       gregor's newest protocol versions, e.g. v2 record batches, which Kafka
+                       0.9 cannot offer)
+  --no-native          measure gregor with the Kafka 0.9 protocol only (no gregor-native column)
   --kafka-heap "..."   KAFKA_HEAP_OPTS of the Kafka broker (default "$kafka_heap", its script's)
-  --only gregor|kafka  measure one broker only
+  --only gregor|kafka  measure one broker only (gregor: both gregor columns)
   --keep               keep the data directories and logs
   -h                   this help
 Full run (about 10-15 minutes on a quiet machine; do not run it on a shared one):
@@ -79,6 +87,8 @@ while (($#)); do
     --batch-msgs) batch=$2; shift ;;
     --client-props) client_props=$2; shift ;;
     --gregor-props) gregor_props=$2; shift ;;
+    --native-props) native_props=$2; shift ;;
+    --no-native) native=0 ;;
     --kafka-heap) kafka_heap=$2; shift ;;
     --only) only=$2; shift ;;
     --keep) keep=1 ;;
@@ -198,7 +208,7 @@ EOF
 # start script execs kafka-run-class.sh, which execs java).
 start_broker() {   # server dir props
     local server=$1 dir=$2 props=$3
-    if [[ $server == kafka ]]; then
+    if [[ $server == kafka ]]; then   # gregor and gregor-native run the same broker
         LOG_DIR=$dir/kafka-logs-app KAFKA_HEAP_OPTS=$kafka_heap \
             "$kafka_home/bin/kafka-server-start.sh" "$props" >"$dir/broker.log" 2>&1 </dev/null &
     else
@@ -271,7 +281,8 @@ bench_server() {   # server rep
     kport=$(free_port)
     write_server_properties "$dir/server.properties" "$dir/logs" "$coord_port" "$kport"
     client_opts="$client_props --linger-ms $linger --batch-msgs $batch"
-    [[ $server == gregor && -n $gregor_props ]] && client_opts+=" $gregor_props"
+    [[ $server == gregor* && -n $gregor_props ]] && client_opts+=" $gregor_props"
+    [[ $server == gregor-native ]] && client_opts+=" $native_props"
     log "$server rep $rep: starting the broker on 127.0.0.1:$kport (coordinator 127.0.0.1:$coord_port)"
     t0=$(date +%s%3N)
     start_broker "$server" "$dir" "$dir/server.properties"
@@ -366,9 +377,10 @@ log "broker benchmark: $reps rep(s); $n100 x 100 B, $n1000 x 1000 B, partitions 
 overall=0
 for ((rep = 1; rep <= reps; rep++)); do
     order=(kafka gregor)
-    ((rep % 2 == 0)) && order=(gregor kafka)   # alternate to spread drift
+    ((native)) && order+=(gregor-native)
+    ((rep % 2 == 0)) && order=("${order[@]:1}" kafka)   # alternate to spread drift
     for server in "${order[@]}"; do
-        [[ $only != both && $only != "$server" ]] && continue
+        [[ $only != both && $only != "${server%-native}" ]] && continue
         [[ $failed_servers == *" $server "* ]] && continue
         if ! bench_server "$server" "$rep"; then
             overall=1
@@ -411,27 +423,44 @@ done
 rows+=("other_cores|other processes' CPU during the runs, cores (noise)||")
 
 fmt_num() { awk -v v="$1" 'BEGIN { if (v == "") print "n/a"; else if (v >= 100 || v == int(v)) printf "%.0f", v; else printf "%.1f", v }'; }
-table="| metric | gregor | kafka 0.9.0.1 | ratio | target | met |
+worst() {   # server metric -> the largest value over the reps, or empty
+    awk -F'\t' -v s="$1" -v m="$2" '$1==s && $3==m {n++; if ($4 > x) x=$4} END {if (n) print x+0}' "$raw"
+}
+ratio_of() {   # g k -> "1.23x" or "—"
+    if [[ -n $1 && -n $2 ]] && awk -v k="$2" 'BEGIN{exit !(k > 0)}'; then
+        awk -v g="$1" -v k="$2" 'BEGIN{r=g/k; printf (r < 0.1 ? "%.3fx" : "%.2fx"), r}'
+    else echo "—"; fi
+}
+met_of() {   # g k cmp target -> yes / NO / —
+    if [[ -n $3 && -n $1 && -n $2 ]] && awk -v k="$2" 'BEGIN{exit !(k > 0)}'; then
+        awk -v g="$1" -v k="$2" -v t="$4" -v c="$3" 'BEGIN{r=g/k; ok = (c == ">=") ? r >= t : r <= t; print ok ? "yes" : "NO"}'
+    else echo "—"; fi
+}
+if ((native)); then
+    table="| metric | gregor | gregor-native | kafka 0.9.0.1 | ratio | ratio native | target | met (gregor / native) |
+|---|---|---|---|---|---|---|---|"
+else
+    table="| metric | gregor | kafka 0.9.0.1 | ratio | target | met |
 |---|---|---|---|---|---|"
+fi
 for row in "${rows[@]}"; do
     IFS='|' read -r key label cmp tgt <<<"$row"
-    g=$(median gregor "$key") k=$(median kafka "$key")
-    ratio="—" met="—" target="—"
+    g=$(median gregor "$key") n=$(median gregor-native "$key") k=$(median kafka "$key")
+    target="—"
+    [[ -n $cmp ]] && target="$cmp $(awk -v t="$tgt" 'BEGIN{ if (t < 0.2) printf "1/%d", 1/t + 0.5; else printf "%gx", t }')"
     if [[ $key == other_cores ]]; then
-        g=$(awk -F'\t' '$1=="gregor" && $3=="other_cores" {n++; if ($4 > m) m=$4} END {if (n) print m+0}' "$raw")
-        k=$(awk -F'\t' '$1=="kafka" && $3=="other_cores" {n++; if ($4 > m) m=$4} END {if (n) print m+0}' "$raw")
+        g=$(worst gregor other_cores) n=$(worst gregor-native other_cores) k=$(worst kafka other_cores)
+        r="—" rn="—" m="—" mn="—"
+    else
+        r=$(ratio_of "$g" "$k") rn=$(ratio_of "$n" "$k") m=$(met_of "$g" "$k" "$cmp" "$tgt") mn=$(met_of "$n" "$k" "$cmp" "$tgt")
     fi
-    if [[ -n $cmp ]]; then
-        target="$cmp $(awk -v t="$tgt" 'BEGIN{ if (t < 0.2) printf "1/%d", 1/t + 0.5; else printf "%gx", t }')"
+    if ((native)); then
+        table+="
+| $label | $(fmt_num "$g") | $(fmt_num "$n") | $(fmt_num "$k") | $r | $rn | $target | $m / $mn |"
+    else
+        table+="
+| $label | $(fmt_num "$g") | $(fmt_num "$k") | $r | $target | $m |"
     fi
-    if [[ $key != other_cores && -n $g && -n $k ]] && awk -v k="$k" 'BEGIN{exit !(k > 0)}'; then
-        ratio=$(awk -v g="$g" -v k="$k" 'BEGIN{r=g/k; printf (r < 0.1 ? "%.3fx" : "%.2fx"), r}')
-        if [[ -n $cmp ]]; then
-            met=$(awk -v g="$g" -v k="$k" -v t="$tgt" -v c="$cmp" 'BEGIN{r=g/k; ok = (c == ">=") ? r >= t : r <= t; print ok ? "yes" : "NO"}')
-        fi
-    fi
-    table+="
-| $label | $(fmt_num "$g") | $(fmt_num "$k") | $ratio | $target | $met |"
 done
 
 # ---- per-run values
@@ -443,7 +472,7 @@ cols+=" lat_p50_us lat_p99_us rss_peak_mib"
 hdr+=" | p50 µs | p99 µs | peak MiB | other cores (max) |"
 per_run="$hdr
 |$(for _ in $cols x x x; do printf -- '---|'; done)"
-for server in kafka gregor; do
+for server in kafka gregor gregor-native; do
     for ((rep = 1; rep <= reps; rep++)); do
         grep -q "^$server	$rep	" "$raw" || continue
         line="| $server | $rep"
@@ -467,14 +496,15 @@ mkdir -p "$(dirname "$out_md")"
     echo "- date: $(date '+%Y-%m-%d %H:%M %Z'); took ${elapsed} s"
     echo "- command: \`bench/run-broker-bench.sh${args_given[*]:+ ${args_given[*]}}\`"
     echo "- host: $(nproc) cores, $(uname -sr), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM; load average at start $loadavg"
-    echo "- client: kbench (librdkafka $rdk_version), the same for both: \`$client_props\`${gregor_props:+ (gregor also \`$gregor_props\`)};" \
+    echo "- client: kbench (librdkafka $rdk_version), the same for all: \`$client_props\`${gregor_props:+ (gregor also \`$gregor_props\`)}" \
+         "$( ((native)) && echo "(gregor-native: the same broker, client with \`$native_props\` appended)");" \
          "produce: acks=1, linger.ms $linger, batch.num.messages $batch, no compression, no key, round-robin over the partitions;" \
          "consume: every partition from the beginning, no group; latency: one record of 100 B at a time, linger.ms 0, $nlat records after $warm_lat warm-up"
     echo "- records per run: $n100 x 100 B, $n1000 x 1000 B; $reps repetition(s), medians shown; MiB = 2^20 bytes of record values"
     echo "- brokers: the same generated server.properties (1 GiB segments, no flush, auto topic creation off), a fresh gregor-coord and log dir under /tmp for each run"
     echo "  - kafka: \`$kafka_home/bin/kafka-server-start.sh\` (KAFKA_HEAP_OPTS=\"$kafka_heap\"; $java_version); RSS is the java process's"
     echo "  - gregor: \`$gregor_broker server.properties\`"
-    echo "- ratio = gregor / kafka"
+    echo "- ratio = gregor / kafka$( ((native)) && echo "; ratio native = gregor-native / kafka")"
     echo
     echo "$table"
     echo
