@@ -420,6 +420,11 @@ for size in $sizes; do
         rows+=("p${size}_${p}_server_us_per_record|broker CPU µs per record, produce ${size} B, $p p.||")
     done
 done
+for size in $sizes; do
+    for p in $parts_list; do
+        rows+=("c${size}_${p}_server_us_per_record|broker CPU µs per record, consume ${size} B, $p p.||")
+    done
+done
 rows+=("other_cores|other processes' CPU during the runs, cores (noise)||")
 
 fmt_num() { awk -v v="$1" 'BEGIN { if (v == "") print "n/a"; else if (v >= 100 || v == int(v)) printf "%.0f", v; else printf "%.1f", v }'; }
