@@ -21,5 +21,9 @@ int bzk_register(bzk_t *r);
 void bzk_free(bzk_t *r);
 /* The coordinator session was replaced (b->zk is a new handle): register again. */
 void bzk_session_renewed(bzk_t *r);
+/* True once /brokers/ids/N is registered by the current session. */
+bool bzk_registered(const bzk_t *r);
+/* The czxid of our registration (Kafka's broker epoch), -1 if not registered. */
+int64_t bzk_broker_epoch(const bzk_t *r);
 
 #endif

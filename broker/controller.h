@@ -6,7 +6,13 @@
  * /admin/preferred_replica_election, /admin/reassign_partitions, /isr_change_notification),
  * carries out the writes (multi with a /controller_epoch version check) and sends
  * LeaderAndIsr / UpdateMetadata / StopReplica to every broker over the Kafka protocol (to
- * itself too). Prefix bctl_. */
+ * itself too). Every broker serves ControlledShutdown (key 7): the controller queues it as an
+ * event and answers with the partitions the broker still leads; others answer
+ * NOT_CONTROLLER. Prefix bctl_.
+ *
+ * Connections to brokers (broker/kcli.h) use the inter-broker listener of each registration
+ * and retry a request until it is answered (Kafka's RequestSendThread), so a broker that
+ * does not serve an API yet only delays that request. */
 #ifndef GREGOR_BROKER_CONTROLLER_H
 #define GREGOR_BROKER_CONTROLLER_H
 
@@ -16,5 +22,9 @@ bctl_t *bctl_new(broker_t *b);
 void bctl_free(bctl_t *c);
 /* The coordinator session was replaced: resign, watch and elect again. */
 void bctl_session_renewed(bctl_t *c);
+/* True while this broker is the active controller. */
+bool bctl_is_active(const bctl_t *c);
+/* The controller epoch while active, else -1. */
+int32_t bctl_epoch(const bctl_t *c);
 
 #endif

@@ -1,7 +1,16 @@
 /* replica.h — the partitions this broker hosts (Kafka's ReplicaManager + Partition): their
  * roles from LeaderAndIsr / StopReplica, Produce (validation, offsets, idempotent-producer
  * sequence checks, acks), Fetch (long poll in a purgatory, zero-copy reads, down-conversion),
- * ListOffsets, DeleteRecords, OffsetForLeaderEpoch. Prefix brep_. */
+ * ListOffsets, DeleteRecords, OffsetForLeaderEpoch. Prefix brep_.
+ *
+ * One code path for one or many brokers: as leader a partition tracks its followers' LEOs
+ * from their Fetch offsets (rep_isr.h), keeps HW = min LEO over the ISR, shrinks the ISR after
+ * replica.lag.time.max.ms and expands it when a follower catches up (writing the partition
+ * state znode conditionally, then /isr_change_notification, as Kafka 2.4's leader does).
+ * Followers keep their state; the replication fetchers arrive with the next issue.
+ * Idempotent producers: rep_pstate.h, rebuilt from the log when a partition becomes leader.
+ * Transactions are not supported: transactional produce requests and batches are refused
+ * with TRANSACTIONAL_ID_AUTHORIZATION_FAILED. */
 #ifndef GREGOR_BROKER_REPLICA_H
 #define GREGOR_BROKER_REPLICA_H
 
