@@ -29,8 +29,11 @@
  *
  * With --pid PID (the broker process; for Kafka the java process) load modes also report the
  * broker's CPU seconds, its VmRSS at the end and its largest VmRSS sampled every 100 ms, and
- * the CPU that other processes used meanwhile (busy_cores / other_cores), so results from a
- * shared machine can be judged.
+ * the CPU that other processes used meanwhile (busy_cores / other_cores), and how long the
+ * broker's threads waited on a run queue (server_runq_wait_s; server_wait_per_cpu = that
+ * wait per second of broker CPU), so results from a shared machine can be judged: on a
+ * saturated machine the scheduler shares CPU per thread, so a one-thread broker waits longer
+ * than a many-threaded JVM.
  *
  * Output: one machine-readable line on stdout, e.g.
  *   mode=produce records=1000000 bytes=100000000 secs=0.712 records_per_s=1404494
@@ -52,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -155,6 +159,38 @@ static long kb_rss_kb(int pid)
     return kb;
 }
 
+/* Time all threads of pid spent waiting on a run queue (runnable, not running), from
+ * /proc/PID/task/TID/schedstat (on-CPU ns, run-queue wait ns, slices). Seconds; -1 if
+ * unknown. Threads that exit during the run take their share with them. */
+static double kb_proc_runq_wait_s(int pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    double sum = 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char p2[128];
+        snprintf(p2, sizeof p2, "/proc/%d/task/%.20s/schedstat", pid, e->d_name);
+        FILE *f = fopen(p2, "r");
+        if (!f)
+            continue;
+        unsigned long long run, wait;
+        if (fscanf(f, "%llu %llu", &run, &wait) == 2) {
+            sum += (double)wait / 1e9;
+            n++;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return n ? sum : -1;
+}
+
 static double kb_machine_busy_s(void)
 {
     FILE *f = fopen("/proc/stat", "r");
@@ -182,7 +218,7 @@ static double kb_self_cpu_s(void)
  * VmRSS every 100 ms and keeps the largest value. */
 typedef struct kb_watch_s {
     int pid;
-    double wall0, self0, server0, busy0;
+    double wall0, self0, server0, busy0, runq0;
     atomic_long rss_max_kb;
     atomic_bool stop;
     pthread_t thr;
@@ -210,6 +246,7 @@ static void kb_watch_start(kb_watch_t *w, int pid)
     w->wall0 = (double)clock_mono_us() / 1e6;
     w->self0 = kb_self_cpu_s();
     w->server0 = pid ? kb_proc_cpu_s(pid) : -1;
+    w->runq0 = pid ? kb_proc_runq_wait_s(pid) : -1;
     w->busy0 = kb_machine_busy_s();
     if (pid && pthread_create(&w->thr, NULL, kb_watch_thread, w) == 0)
         w->thr_running = true;
@@ -237,6 +274,13 @@ static void kb_watch_report(kb_watch_t *w, long long ops)
             printf(" server_cpu_s=%.2f server_us_per_record=%.2f", server, ops > 0 ? server * 1e6 / (double)ops : 0);
         }
         printf(" server_rss_kb=%ld server_rss_max_kb=%ld", rss, mx);
+        /* how long the broker was runnable but not running: a starved broker on a busy machine */
+        double q1 = kb_proc_runq_wait_s(w->pid);
+        if (w->runq0 >= 0 && q1 >= 0) {
+            printf(" server_runq_wait_s=%.3f", q1 - w->runq0 > 0 ? q1 - w->runq0 : 0);
+            if (server > 0)
+                printf(" server_wait_per_cpu=%.2f", (q1 - w->runq0 > 0 ? q1 - w->runq0 : 0) / server);
+        }
     }
     double busy1 = kb_machine_busy_s();
     if (w->busy0 >= 0 && busy1 >= 0 && wall > 0) {

@@ -259,11 +259,12 @@ measure() {   # server rep key kbench-args...
     done
     record "$server" "$rep" rss_load_kb "$(field "$line" server_rss_max_kb)"
     record "$server" "$rep" other_cores "$(field "$line" other_cores)"
+    [[ -n $(field "$line" server_wait_per_cpu) ]] && record "$server" "$rep" wait_per_cpu "$(field "$line" server_wait_per_cpu)"
     local lat=
     [[ -n $(field "$line" p99_us) ]] && lat=", p50 $(field "$line" p50_us) us, p99 $(field "$line" p99_us) us"
     log "  $key: $rps records/s, $(field "$line" mib_per_s) MiB/s$lat;" \
         "broker CPU $(field "$line" server_us_per_record) us/record, RSS peak $(mib "$(field "$line" server_rss_max_kb)") MiB," \
-        "other processes $(field "$line" other_cores) cores"
+        "other processes $(field "$line" other_cores) cores, broker run-queue wait $(field "$line" server_wait_per_cpu) s per CPU s"
     return $((rc != 0))
 }
 
@@ -395,6 +396,13 @@ if awk -v n="$noise" 'BEGIN{exit !(n > 0.25)}'; then
     warnings+=("the machine was busy: other processes used up to $noise of $(nproc) cores during the runs (load average at start $loadavg); compare ratios with care and re-run on a quiet machine")
 fi
 
+for server in kafka gregor gregor-native; do
+    w=$(awk -F'\t' -v s="$server" '$1==s && $3=="wait_per_cpu" {n++; if ($4 > m) m=$4} END {if (n) print m+0}' "$raw")
+    if [[ -n $w ]] && awk -v w="$w" 'BEGIN{exit !(w > 0.5)}'; then
+        warnings+=("$server was starved: in its worst run its threads waited $w s on a run queue per second of CPU they got (the scheduler shares a busy machine per thread, so a one-thread broker suffers more than a many-threaded JVM); its rates understate it")
+    fi
+done
+
 # ---- the table: key|label|cmp|target
 rows=()
 for size in $sizes; do
@@ -425,7 +433,8 @@ for size in $sizes; do
         rows+=("c${size}_${p}_server_us_per_record|broker CPU µs per record, consume ${size} B, $p p.||")
     done
 done
-rows+=("other_cores|other processes' CPU during the runs, cores (noise)||")
+rows+=("other_cores|other processes' CPU during the runs, cores, worst run (noise)||")
+rows+=("wait_per_cpu|broker's run-queue wait per CPU second, worst run (starved by the noise)||")
 
 fmt_num() { awk -v v="$1" 'BEGIN { if (v == "") print "n/a"; else if (v >= 100 || v == int(v)) printf "%.0f", v; else printf "%.1f", v }'; }
 worst() {   # server metric -> the largest value over the reps, or empty
@@ -453,8 +462,8 @@ for row in "${rows[@]}"; do
     g=$(median gregor "$key") n=$(median gregor-native "$key") k=$(median kafka "$key")
     target="—"
     [[ -n $cmp ]] && target="$cmp $(awk -v t="$tgt" 'BEGIN{ if (t < 0.2) printf "1/%d", 1/t + 0.5; else printf "%gx", t }')"
-    if [[ $key == other_cores ]]; then
-        g=$(worst gregor other_cores) n=$(worst gregor-native other_cores) k=$(worst kafka other_cores)
+    if [[ $key == other_cores || $key == wait_per_cpu ]]; then
+        g=$(worst gregor "$key") n=$(worst gregor-native "$key") k=$(worst kafka "$key")
         r="—" rn="—" m="—" mn="—"
     else
         r=$(ratio_of "$g" "$k") rn=$(ratio_of "$n" "$k") m=$(met_of "$g" "$k" "$cmp" "$tgt") mn=$(met_of "$n" "$k" "$cmp" "$tgt")
