@@ -73,9 +73,10 @@ $(BUILD)/bin/gregor-broker: $(call obj,broker/main.c) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LIBS)
 
+# The Kafka tools under `gregor` speak the Kafka protocol through librdkafka (gregor only).
 $(BUILD)/bin/gregor: $(call obj,$(CLI_SRC)) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN) -o $@ $^ $(LIBS)
+	$(CC) $(SAN) -o $@ $^ $(LIBS) $(shell pkg-config --libs rdkafka 2>/dev/null)
 
 $(BUILD)/bin/%: $(BUILD)/obj/bench/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
