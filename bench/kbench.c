@@ -31,9 +31,8 @@
  * broker's CPU seconds, its VmRSS at the end and its largest VmRSS sampled every 100 ms, and
  * the CPU that other processes used meanwhile (busy_cores / other_cores), and how long the
  * broker's threads waited on a run queue (server_runq_wait_s; server_wait_per_cpu = that
- * wait per second of broker CPU), so results from a shared machine can be judged: on a
- * saturated machine the scheduler shares CPU per thread, so a one-thread broker waits longer
- * than a many-threaded JVM.
+ * wait per second of broker CPU, summed over its threads), so results from a shared machine
+ * can be judged.
  *
  * Output: one machine-readable line on stdout, e.g.
  *   mode=produce records=1000000 bytes=100000000 secs=0.712 records_per_s=1404494
