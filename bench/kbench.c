@@ -64,6 +64,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include "common/alloc.h"
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/clock.h"
@@ -383,8 +384,8 @@ static int kb_metadata_probe(const struct addrinfo *ai, int64_t deadline_ms, cha
         snprintf(err, elen, "Metadata answer of %u bytes", len);
         goto done;
     }
-    frame = malloc(len ? len : 1);
-    if (!frame || kb_read_full(fd, frame, len) != 0) {
+    frame = xmalloc(len ? len : 1);
+    if (kb_read_full(fd, frame, len) != 0) {
         snprintf(err, elen, "truncated Metadata answer");
         goto done;
     }
@@ -652,12 +653,12 @@ static int kb_produce(const kb_opts_t *o)
         fprintf(stderr, "kbench: topic %s is not ready: %s\n", o->topic, why);
         goto out;
     }
-    payload = malloc((size_t)o->size + 1);
+    payload = xmalloc((size_t)o->size + 1);
     for (int i = 0; i < o->size; i++)
         payload[i] = (char)('a' + i % 26);
     long long total = o->records + (o->mode == KB_LATENCY ? o->warmup : 0);
     if (o->mode == KB_LATENCY)
-        lat = malloc(sizeof *lat * (size_t)(o->records > 0 ? o->records : 1));
+        lat = xmalloc(sizeof *lat * (size_t)(o->records > 0 ? o->records : 1));
     /* Not timed: one record to every partition, delivered, so that the connection to each
      * leader is up before the clock starts (a latency run has its own warm-up records). */
     if (o->mode == KB_PRODUCE) {
@@ -784,7 +785,7 @@ static int kb_consume(const kb_opts_t *o)
         return 1;
     }
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    bool *eof = calloc((size_t)nparts, sizeof *eof);
+    bool *eof = xcalloc((size_t)nparts, sizeof *eof);
     rd_kafka_message_t *msgs[1024];
     long long count = 0, errors = 0;
     double bytes = 0;
