@@ -81,7 +81,7 @@ check "usage: produce needs a topic" 2 "" "needs -t" -- -b 127.0.0.1:1 -m produc
 
 echo "kbench -m ready against fakekafka.py:"
 start_fake late
-t0=$(date +%s%3N)   # the fake listens 0.3 s after its port file appears: refused at first (attempts > 1)
+t0=$(date +%s%3N)   # the fake listens 1 s after its port file appears: refused at first (attempts > 1)
 check "ready: refused, then answered" 0 "mode=ready ok=1 ready_ms=>-1 attempts=>1" "answered Metadata" -- \
     -b "$addr" -m ready --since-ms "$t0" -T 10
 start_fake nobroker

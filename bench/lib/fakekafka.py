@@ -5,12 +5,12 @@
 
 Binds 127.0.0.1:0 and writes the port to PORTFILE (atomically) at once, but only listens
 according to BEHAVIOUR:
-  late      listens after 0.3 s (connections are refused before), then answers every Metadata
+  late      listens 1 s after writing PORTFILE (connections are refused before), then answers every Metadata
             v0 request with one broker
-  nobroker  answers Metadata during its first 0.3 s with an empty broker list, then with one
+  nobroker  answers Metadata during its first 1 s with an empty broker list, then with one
   close     accepts every connection and closes it without an answer (a broker with no
             Metadata handler)
-  exit      exits after 0.3 s without ever listening
+  exit      exits after 1 s without ever listening
 Only Metadata v0 (api key 3) is understood; anything else closes the connection.
 """
 import os
@@ -36,7 +36,7 @@ def answer(conn, t0, behaviour):
                 return
             brokers = b""
             count = 0
-            if behaviour != "nobroker" or time.monotonic() - t0 >= 0.3:
+            if behaviour != "nobroker" or time.monotonic() - t0 >= 1.0:
                 host = b"127.0.0.1"
                 brokers = struct.pack(">ih", 0, len(host)) + host + struct.pack(">i", 9092)
                 count = 1
@@ -56,7 +56,7 @@ def main():
         f.write(str(s.getsockname()[1]))
     os.rename(portfile + ".tmp", portfile)
     if behaviour in ("late", "exit"):
-        time.sleep(0.3)
+        time.sleep(1.0)
         if behaviour == "exit":
             return
     s.listen(64)
