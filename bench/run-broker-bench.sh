@@ -40,7 +40,7 @@ client_props="-X api.version.request=false -X broker.version.fallback=0.9.0"
 gregor_props=
 native=1 native_props="-X api.version.request=true"
 kafka_heap="-Xmx1G -Xms1G"
-ready_timeout=60 run_timeout=180
+ready_timeout=60 run_timeout=600
 args_given=("$@")
 
 usage() {
@@ -65,6 +65,7 @@ usage: bench/run-broker-bench.sh [options]
   --no-native          measure gregor with the Kafka 0.9 protocol only (no gregor-native column)
   --kafka-heap "..."   KAFKA_HEAP_OPTS of the Kafka broker (default "$kafka_heap", its script's)
   --only gregor|kafka  measure one broker only (gregor: both gregor columns)
+  --run-timeout SECS   bound of each kbench run (default $run_timeout)
   --keep               keep the data directories and logs
   -h                   this help
 Full run (about 10-15 minutes on a quiet machine; do not run it on a shared one):
@@ -91,6 +92,7 @@ while (($#)); do
     --no-native) native=0 ;;
     --kafka-heap) kafka_heap=$2; shift ;;
     --only) only=$2; shift ;;
+    --run-timeout) run_timeout=$2; shift ;;
     --keep) keep=1 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run-broker-bench: unknown option '$1'" >&2; usage >&2; exit 2 ;;
