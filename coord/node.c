@@ -933,6 +933,13 @@ void coord_after_events(coord_t *c)
 {
     drive_or_die(c);
     if (txnlog_has_pending(c->log)) {
+        /* Before blocking in the fsync: proposals, acks, forwarded requests and replies
+         * of applied txns leave now, so peers and clients work while we wait (the
+         * leader's proposals reach the followers, which log them in parallel). None
+         * of them depends on what this fsync makes durable. */
+        if (c->net)
+            peer_net_flush(c->net);
+        coord_server_flush(c);
         char err[512];
         if (txnlog_sync(c->log, err, sizeof err)) {
             if (c->ensemble)

@@ -302,6 +302,25 @@ int peer_net_send(peer_net_t *pn, const zab_msg_t *msg)
     return 0;
 }
 
+void peer_net_flush(peer_net_t *pn)
+{
+    for (int i = 0; i < pn->npeers; i++) {
+        peer_t *p = &pn->peers[i];
+        if (p->self || p->state != OUT_UP || !p->out)
+            continue;
+        struct evbuffer *out = bufferevent_get_output(p->out);
+        if (!evbuffer_get_length(out))
+            continue;
+        /* A socket bufferevent freezes the start of its output (only its own write
+         * callback drains it); we do what that callback does, once, without blocking.
+         * Whatever does not fit in the socket stays queued for the callback; an error
+         * shows up there too. */
+        evbuffer_unfreeze(out, 1);
+        evbuffer_write(out, bufferevent_getfd(p->out));
+        evbuffer_freeze(out, 1);
+    }
+}
+
 bool peer_net_connected(const peer_net_t *pn, int id)
 {
     for (int i = 0; i < pn->npeers; i++)
