@@ -28,6 +28,8 @@ void *xcalloc(size_t nmemb, size_t size)
         void *q = malloc(nmemb * size);
         if (!q)
             oom(nmemb * size);
+        /* keeps the compiler from folding malloc + memset back into calloc */
+        __asm__ volatile("" : : "r"(q) : "memory");
         return memset(q, 0, nmemb * size);
     }
     void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
