@@ -135,6 +135,8 @@ struct coord_s {
     bool serving;
     int leader;
     uint32_t epoch;
+    uint32_t disk_accepted;    /* what the acceptedEpoch / currentEpoch files hold */
+    uint32_t disk_current;
     bool ensemble;             /* more than one member configured */
     int64_t txns_since_snap;
     int64_t snap_threshold;
