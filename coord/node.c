@@ -987,6 +987,11 @@ void coord_after_events(coord_t *c)
             zab_persisted(c->zab, txnlog_durable_zxid(c->log));
         }
         drive_or_die(c);
+        /* what the sync released (acks, commits, replies) leaves now, not after
+         * another trip through the event loop */
+        if (c->net)
+            peer_net_flush(c->net);
+        coord_server_flush(c);
     }
     if (c->serving && c->txns_since_snap >= c->snap_threshold) {
         coord_snapshot(c);
