@@ -292,8 +292,9 @@ static int describe_group(grp_ctx_t *c, const char *group, gdesc_t *d, bool with
     }
     rd_kafka_event_destroy(ev);
     if (with_offsets) {
-        /* members with more partitions first (as Kafka sorts), each member's rows by partition */
-        qsort(d->rows, d->nrows, sizeof *d->rows, cmp_row);
+        /* assigned partitions by topic and partition, then the unassigned ones likewise */
+        if (d->nrows)
+            qsort(d->rows, d->nrows, sizeof *d->rows, cmp_row);
         size_t nassigned = d->nrows;
         for (int i = 0; committed && i < committed->cnt; i++) {
             bool assigned = false;
