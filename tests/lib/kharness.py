@@ -368,7 +368,8 @@ class Broker:
                 "log.cleaner.dedupe.buffer.size": "4194304",
                 "controlled.shutdown.enable": "true",
             })
-        s.update(self.overrides)
+        # "{port}" in an override stands for this broker's (first) listener port
+        s.update({k: str(v).replace("{port}", str(self.port)) for k, v in self.overrides.items()})
         return s
 
     def _write_config(self):
@@ -604,9 +605,18 @@ def run_test(main):
             traceback.print_exc()
             code = 1
         if code not in (0, SKIP):
-            for c in list(_clusters):
+            name = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+            for i, c in enumerate(list(_clusters)):
                 print("--- %s: last lines of %s ---\n%s" % (c.broker, c.broker.log_path,
                                                            c.broker.tail(60)), file=sys.stderr)
+                # whole logs kept where run-dir.sh keeps the test's output
+                for what, src in (("broker", c.broker.log_path), ("coord", c.coord.log_path)):
+                    dst = "/tmp/gregor-failed-%s.%d.%s.log" % (name, i, what)
+                    try:
+                        shutil.copyfile(src, dst)
+                        print("    (full %s log: %s)" % (what, dst), file=sys.stderr)
+                    except OSError:
+                        pass
             print("FAIL", file=sys.stderr, flush=True)
     finally:
         _cleanup_all()
