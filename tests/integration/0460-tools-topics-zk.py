@@ -261,10 +261,11 @@ def body(srv, zk):
     # --- a coordinator that is not there ---
     port = zkharness.free_port()
     r = subprocess.run([TOPICS, "--zookeeper", "127.0.0.1:%d" % port, "--list"], capture_output=True, text=True,
-                       timeout=60, env=dict(os.environ, GREGOR_ZK_CONNECT_TIMEOUT_MS="1500"))
+                       timeout=60, env=dict(os.environ, GREGOR_ZK_CONNECT_TIMEOUT_MS="4000"))
     # (waits the connection timeout, 30 s like Kafka's tool unless the variable says less,
     # then says what to check)
     assert r.returncode == 1 and "Timed out waiting for connection" in r.stderr, r.stderr
+    assert "Waiting for the coordinator at 127.0.0.1:%d to answer (up to 1 s more)..." % port in r.stderr, r.stderr
 
 
 def kafka09(srv, zk):
