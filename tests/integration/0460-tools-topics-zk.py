@@ -7,7 +7,9 @@ partition state znodes likewise. Checks the exact output lines of Kafka 2.4 and 
 written (/brokers/topics/T version 2, /config/topics/T, /config/changes/config_change_N version 2,
 /admin/delete_topics/T), error messages and exit codes, chroots, and — when Apache Kafka 0.9.0.1
 is available (deploy/peers.sh kafka09) — that Kafka's own kafka-topics.sh reads what we wrote and
-that we read what it writes. Exit 0 pass, 77 skip, 1 fail."""
+that we read what it writes. The coordinator is the harness target: gregor-coord, or Apache
+ZooKeeper 3.8 with GREGOR_ITEST_TARGET=apache (the tools work against either).
+Exit 0 pass, 77 skip, 1 fail."""
 import json
 import os
 import subprocess
@@ -50,7 +52,7 @@ def get_json(zk, path):
 
 
 def main():
-    srv = zkharness.start_server("gregor")
+    srv = zkharness.start_server("target")
     zk = KazooClient(hosts=srv.address)
     zk.start()
     try:
