@@ -58,6 +58,7 @@ struct badm_s {
 
     /* the /config/changes listener */
     int64_t chg_last;           /* last processed notification sequence, -1 = none */
+    int64_t chg_expire_ms;      /* notifications older than this are deleted */
     zop_t chg_op;               /* getChildren in flight (chg_busy) */
     bool chg_busy, chg_again;
 
@@ -104,11 +105,12 @@ static void zop_fail(zop_t *op, int rc)
         zop_t *op_ = (zop_t *)(op);                                                                \
         op_->fn = (fnp);                                                                           \
         zkc_t *zk = op_->a->b->zk;                                                                 \
+        op_->a->refs++;                                                                            \
         int rc_ = zk ? (call) : ZCONNECTIONLOSS;                                                   \
-        if (rc_ == 0)                                                                              \
-            op_->a->refs++;                                                                        \
-        else                                                                                       \
+        if (rc_ != 0) {                                                                            \
+            op_->a->refs--;                                                                        \
             zop_fail(op_, rc_);                                                                    \
+        }                                                                                          \
     } while (0)
 
 static void maybe_free(badm_t *a)
@@ -2020,7 +2022,7 @@ static void cn_done(zop_t *z, const zkc_result_t *res)
             }
             free(topic);
         }
-        if (res->stat && adm_chg_expired(res->stat->ctime, broker_now_ms()) && a->b->zk) {
+        if (res->stat && broker_now_ms() - res->stat->ctime > a->chg_expire_ms && a->b->zk) {
             LOG_D(SUB, "purging config change notification %s", op->path);
             zkc_delete(a->b->zk, op->path, -1, NULL, NULL);
         }
@@ -2110,6 +2112,7 @@ badm_t *badm_new(broker_t *b)
     badm_t *a = xcalloc(1, sizeof *a);
     a->b = b;
     a->chg_last = -1;
+    a->chg_expire_ms = ADM_CHG_EXPIRE_MS;
     a->pid_tail = &a->pid_head;
     char err[256];
     bcfg_src_t src = {.text = "zookeeper.connect=127.0.0.1:2181\n", .hostname = "localhost"};
@@ -2186,4 +2189,14 @@ void badm_session_renewed(badm_t *a)
         return;
     a->chg_busy = false;    /* the old handle's request, if any, is gone */
     chg_read(a);
+}
+
+int64_t badm_last_config_change(const badm_t *a)
+{
+    return a->chg_last;
+}
+
+void badm_set_config_change_expiry(badm_t *a, int64_t ms)
+{
+    a->chg_expire_ms = ms;
 }

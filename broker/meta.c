@@ -375,6 +375,11 @@ static void fill_topic(const bmeta_t *m, arena_t *a, int version, const mtopic_t
     }
 }
 
+static int topic_cmp(const void *x, const void *y)
+{
+    return strcmp((*(const mtopic_t *const *)x)->name, (*(const mtopic_t *const *)y)->name);
+}
+
 static void on_metadata(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
 {
     bmeta_t *m = arg;
@@ -426,8 +431,13 @@ static void on_metadata(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
         const void *k;
         size_t kl;
         void *v;
+        const mtopic_t **sorted = arena_alloc(a, (size_t)(n ? n : 1) * sizeof *sorted);
+        int32_t ns = 0;
         while (hmap_iter_next(&m->topics, &it, &k, &kl, &v))
-            fill_topic(m, a, version, v, &r->Topics.v[r->Topics.n++]);
+            sorted[ns++] = v;
+        qsort(sorted, (size_t)ns, sizeof *sorted, topic_cmp);
+        for (int32_t i = 0; i < ns; i++)
+            fill_topic(m, a, version, sorted[i], &r->Topics.v[r->Topics.n++]);
     } else {
         r->Topics.n = q->Topics.n;
         r->Topics.v = kp_new_array(a, &kp_MetadataResponse_MetadataResponseTopic_schema, q->Topics.n);

@@ -22,78 +22,17 @@
 #include <string.h>
 
 #include "broker/meta.h"
-#include "broker/rep_isr.h"
-#include "broker/rep_pstate.h"
+#include "broker/rep_int.h"
 #include "broker/zkpaths.h"
 #include "common/alloc.h"
 #include "common/buf.h"
-#include "common/hmap.h"
 #include "common/log.h"
-#include "proto/kafka_api.h"
 #include "proto/kafka_err.h"
 #include "proto/kafka_records.h"
 
-#define MAX_LISTENERS 8
-#define INTERNAL_TIMEOUT_MS 5000
-
-/* ---- topic configuration ---- */
-
-typedef struct rtcfg_s {
-    plog_config_t log;
-    int ts_type;                 /* message.timestamp.type */
-    int codec;                   /* compression.type; -1 = producer */
-    int32_t min_isr;             /* min.insync.replicas */
-} rtcfg_t;
-
-typedef struct rpart_s {
-    char *topic;
-    int32_t partition;
-    bool leader;
-    int32_t leader_id, leader_epoch, controller_epoch, zk_version;
-    risr_t rs;                   /* replicas, ISR, followers' LEOs (rep_isr.h) */
-    plog_t *log;                 /* owned by the log manager */
-    rps_t *pst;                  /* idempotent producers (built from the log when leading) */
-    bool pst_built;
-    bool isr_updating;           /* a write of the state znode is in flight */
-    rtcfg_t cfg;
-} rpart_t;
-
-typedef struct listener_s {
-    brep_leader_fn fn;
-    void *arg;
-} listener_t;
-
-typedef struct dfetch_s dfetch_t;
-typedef struct dprod_s dprod_t;
-typedef struct zread_s zread_t;
-typedef struct isr_op_s isr_op_t;
-
-struct brep_s {
-    broker_t *b;
-    hmap_t parts;                /* pkey -> rpart_t */
-    hmap_t topics;               /* topic -> rtcfg_t (last read) */
-    listener_t listeners[MAX_LISTENERS];
-    int nlisteners;
-    int32_t controller_epoch;
-    dfetch_t *fetches;           /* parked Fetch requests */
-    dprod_t *prods;              /* parked acks=-1 produces and internal appends */
-    zread_t *zreads;             /* config reads in flight */
-    isr_op_t *isr_ops;           /* ISR writes in flight */
-    hmap_t isr_changed;          /* pkey -> topic name: ISR changes not yet announced */
-    int64_t last_isr_change_ms, last_isr_propagation_ms;
-    struct event *isr_ev;        /* ISR expiration check (replica.lag.time.max.ms / 2) */
-    struct event *prop_ev;       /* /isr_change_notification propagation (2.5 s) */
-    bool fetchers_logged;
-};
-
 /* ---- partition keys and lookup ---- */
 
-typedef struct pkey_s {
-    char b[4 + 256];
-    size_t len;
-} pkey_t;
-
-static bool pkey_make(pkey_t *k, const char *topic, size_t tlen, int32_t partition)
+bool rep_pkey_make(pkey_t *k, const char *topic, size_t tlen, int32_t partition)
 {
     if (tlen > 255)
         return false;
@@ -103,18 +42,18 @@ static bool pkey_make(pkey_t *k, const char *topic, size_t tlen, int32_t partiti
     return true;
 }
 
-static rpart_t *part_get(const brep_t *r, const char *topic, int32_t partition)
+rpart_t *rep_part_get(const brep_t *r, const char *topic, int32_t partition)
 {
     pkey_t k;
-    if (!pkey_make(&k, topic, strlen(topic), partition))
+    if (!rep_pkey_make(&k, topic, strlen(topic), partition))
         return NULL;
     return hmap_get(&r->parts, k.b, k.len);
 }
 
-static rpart_t *part_get_s(const brep_t *r, kp_str_t topic, int32_t partition)
+rpart_t *rep_part_get_s(const brep_t *r, kp_str_t topic, int32_t partition)
 {
     pkey_t k;
-    if (topic.len < 0 || !pkey_make(&k, (const char *)topic.p, (size_t)topic.len, partition))
+    if (topic.len < 0 || !rep_pkey_make(&k, (const char *)topic.p, (size_t)topic.len, partition))
         return NULL;
     return hmap_get(&r->parts, k.b, k.len);
 }
@@ -130,24 +69,24 @@ static void part_free(void *v)
 
 /* The error for a partition this broker cannot serve as leader (Kafka's
  * getPartitionOrException). */
-static int16_t not_here(const brep_t *r, const char *topic, int32_t partition)
+int16_t rep_not_here(const brep_t *r, const char *topic, int32_t partition)
 {
     if (r->b->meta && bmeta_contains(r->b->meta, topic, partition))
         return KERR_NOT_LEADER_FOR_PARTITION;
-    rpart_t *p = part_get(r, topic, partition);
+    rpart_t *p = rep_part_get(r, topic, partition);
     return p ? KERR_NOT_LEADER_FOR_PARTITION : KERR_UNKNOWN_TOPIC_OR_PARTITION;
 }
 
 /* The leader partition for (topic, partition), or NULL with *err set. */
-static rpart_t *leader_part(const brep_t *r, arena_t *a, kp_str_t topic, int32_t partition, int16_t *err)
+rpart_t *rep_leader_part(const brep_t *r, arena_t *a, kp_str_t topic, int32_t partition, int16_t *err)
 {
-    rpart_t *p = part_get_s(r, topic, partition);
+    rpart_t *p = rep_part_get_s(r, topic, partition);
     if (p && p->leader && p->log) {
         *err = KERR_NONE;
         return p;
     }
     char *t = kp_str_dup(a, topic);
-    *err = t ? not_here(r, t, partition) : KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    *err = t ? rep_not_here(r, t, partition) : KERR_UNKNOWN_TOPIC_OR_PARTITION;
     return NULL;
 }
 
@@ -325,7 +264,7 @@ static void notify(brep_t *r, const rpart_t *p, bool leader)
 
 void brep_watch_leadership(brep_t *r, brep_leader_fn fn, void *arg)
 {
-    if (r->nlisteners < MAX_LISTENERS)
+    if (r->nlisteners < REP_MAX_LISTENERS)
         r->listeners[r->nlisteners++] = (listener_t){fn, arg};
     else
         LOG_E("rep", "too many leadership listeners");
@@ -333,16 +272,14 @@ void brep_watch_leadership(brep_t *r, brep_leader_fn fn, void *arg)
 
 bool brep_is_leader(const brep_t *r, const char *topic, int32_t partition)
 {
-    const rpart_t *p = part_get(r, topic, partition);
+    const rpart_t *p = rep_part_get(r, topic, partition);
     return p && p->leader && p->log;
 }
 
 /* ---- high watermark ---- */
 
-static void wake_partition(brep_t *r, const char *topic, int32_t partition);
-
 /* HW = min LEO over the ISR (this broker's own LEO is its log's). Returns true if it moved. */
-static bool maybe_increment_hw(brep_t *r, rpart_t *p)
+bool rep_maybe_increment_hw(brep_t *r, rpart_t *p)
 {
     if (!p->leader || !p->log)
         return false;
@@ -351,7 +288,7 @@ static bool maybe_increment_hw(brep_t *r, rpart_t *p)
     if (hw <= old)
         return false;
     plog_set_high_watermark(p->log, hw);
-    wake_partition(r, p->topic, p->partition);
+    rep_wake_partition(r, p->topic, p->partition);
     return true;
 }
 
@@ -392,7 +329,7 @@ static void isr_write_cb(zkc_t *zk, const zkc_result_t *res, void *ctx)
                 *pp = op->next;
                 break;
             }
-        rpart_t *p = part_get(r, op->topic, op->partition);
+        rpart_t *p = rep_part_get(r, op->topic, op->partition);
         if (p && p->leader && p->leader_epoch == op->leader_epoch) {
             p->isr_updating = false;
             if (res->rc == ZOK && res->stat) {
@@ -406,11 +343,11 @@ static void isr_write_cb(zkc_t *zk, const zkc_result_t *res, void *ctx)
                 LOG_I("rep", "%s-%d: ISR is now of %d replica(s), zkVersion %d", p->topic, p->partition, op->nisr,
                       p->zk_version);
                 pkey_t key;
-                if (pkey_make(&key, p->topic, strlen(p->topic), p->partition) &&
+                if (rep_pkey_make(&key, p->topic, strlen(p->topic), p->partition) &&
                     !hmap_get(&r->isr_changed, key.b, key.len))
                     hmap_put(&r->isr_changed, key.b, key.len, xstrdup(p->topic));
                 r->last_isr_change_ms = broker_mono_ms();
-                maybe_increment_hw(r, p);
+                rep_maybe_increment_hw(r, p);
             } else if (res->rc == ZBADVERSION) {
                 LOG_I("rep", "%s-%d: cached zkVersion %d not equal to that in the coordinator, skip updating ISR",
                       p->topic, p->partition, p->zk_version);
@@ -457,7 +394,7 @@ static void isr_write(brep_t *r, rpart_t *p, const int32_t *isr, int32_t n)
 }
 
 /* A follower that caught up to the HW joins the ISR. */
-static void maybe_expand_isr(brep_t *r, rpart_t *p)
+void rep_maybe_expand_isr(brep_t *r, rpart_t *p)
 {
     if (p->isr_updating)
         return;
@@ -551,613 +488,11 @@ static void isr_propagate_cb(evutil_socket_t fd, short what, void *arg)
     r->last_isr_propagation_ms = now;
 }
 
-/* ---- idempotent producers ---- */
 
-static int rebuild_cb(void *ctx, const plog_batch_info_t *bi)
+void rep_wake_partition(brep_t *r, const char *topic, int32_t partition)
 {
-    rps_t *s = ctx;
-    if (bi->producer_id >= 0 && !bi->control && bi->base_sequence >= 0) {
-        int32_t last = (int32_t)(((int64_t)bi->base_sequence + bi->record_count - 1) % ((int64_t)INT32_MAX + 1));
-        rps_record(s, bi->producer_id, bi->producer_epoch, bi->base_sequence, last, bi->base_offset, bi->last_offset);
-    }
-    return 0;
-}
-
-static void pstate_build(rpart_t *p)
-{
-    if (p->pst_built || !p->log)
-        return;
-    rps_clear(p->pst);
-    if (plog_scan_batches(p->log, plog_start_offset(p->log), rebuild_cb, p->pst) < 0)
-        LOG_W("rep", "%s-%d: producer state rebuild failed", p->topic, p->partition);
-    p->pst_built = true;
-    if (rps_count(p->pst))
-        LOG_I("rep", "%s-%d: producer state of %zu producers rebuilt from the log", p->topic, p->partition,
-              rps_count(p->pst));
-}
-
-/* ---- the append path ---- */
-
-typedef struct append_res_s {
-    int64_t base_offset, last_offset, log_append_time;
-} append_res_t;
-
-/* Validates, prepares and appends producer data to a leader partition. Returns 0 or a Kafka
- * error code; *res gets the offsets (the original ones for a duplicate). */
-static int16_t part_append(brep_t *r, rpart_t *p, const uint8_t *data, size_t len, int produce_version,
-                           bool internal, append_res_t *res)
-{
-    res->base_offset = -1;
-    res->last_offset = -1;
-    res->log_append_time = -1;
-    if (len == 0)
-        return KERR_NONE;
-    int64_t now = broker_now_ms();
-    krec_limits_t lim = {0};
-    lim.max_message_bytes = p->cfg.log.max_message_bytes > 0 ? (size_t)p->cfg.log.max_message_bytes : 0;
-    lim.produce_version = produce_version;
-    lim.compacted = p->cfg.log.cleanup_compact;
-    krec_append_t a = {0};
-    a.base_offset = plog_end_offset(p->log);
-    a.partition_leader_epoch = p->leader_epoch;
-    a.ts_type = internal ? KREC_TS_CREATE : p->cfg.ts_type;
-    a.now_ms = now;
-    a.target_codec = internal ? -1 : p->cfg.codec;
-    buf_t out = BUF_INIT;
-    const char *why = NULL;
-    int rc = krec_append_prepare(data, len, &lim, &a, &out, &why);
-    if (rc < 0) {
-        LOG_D("rep", "%s-%d: produce refused: %s (%s)", p->topic, p->partition, kp_err_name(-rc), why ? why : "");
-        buf_free(&out);
-        return (int16_t)-rc;
-    }
-    if (a.info.transactional) {
-        buf_free(&out);
-        return KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-    }
-    int64_t pid = a.info.producer_id;
-    int32_t first_seq = a.info.base_sequence, last_seq = 0;
-    if (pid >= 0 && !internal) {
-        pstate_build(p);
-        last_seq = (int32_t)(((int64_t)first_seq + a.info.record_count - 1) % ((int64_t)INT32_MAX + 1));
-        int64_t df = -1, dl = -1;
-        int ck = rps_check(p->pst, pid, a.info.producer_epoch, first_seq, last_seq, &df, &dl);
-        if (ck == RPS_DUPLICATE) {
-            LOG_D("rep", "%s-%d: duplicate batch of producer %lld seq %d..%d (offsets %lld..%lld)", p->topic,
-                  p->partition, (long long)pid, first_seq, last_seq, (long long)df, (long long)dl);
-            buf_free(&out);
-            res->base_offset = df;
-            res->last_offset = dl;
-            return KERR_NONE;
-        }
-        if (ck < 0) {
-            buf_free(&out);
-            return (int16_t)-ck;
-        }
-    }
-    plog_append_info_t info;
-    rc = plog_append(p->log, out.data, out.len, now, &info);
-    buf_free(&out);
-    if (rc < 0)
-        return (int16_t)-rc;
-    if (pid >= 0 && !internal)
-        rps_record(p->pst, pid, a.info.producer_epoch, first_seq, last_seq, info.first_offset, info.last_offset);
-    res->base_offset = info.first_offset;
-    res->last_offset = info.last_offset;
-    res->log_append_time = a.log_append_time;
-    if (!maybe_increment_hw(r, p))
-        wake_partition(r, p->topic, p->partition);   /* followers may wait for the LEO */
-    return KERR_NONE;
-}
-
-/* ---- delayed produce (acks=-1, internal appends) ---- */
-
-typedef struct dwait_s {
-    char *topic;
-    int32_t partition;
-    int64_t need;                /* HW must reach this */
-    int16_t *err;                /* where to report a failure (NULL: internal) */
-    bool done;
-} dwait_t;
-
-struct dprod_s {
-    dprod_t *next;
-    brep_t *r;
-    bsrv_ctx_t *ctx;             /* NULL for an internal append */
-    const void *resp;
-    dwait_t *w;
-    int nw;
-    brep_append_cb cb;
-    void *arg;
-    int64_t base_offset;
-    struct event *timer, *wake;
-};
-
-static void dprod_unlink(brep_t *r, dprod_t *d)
-{
-    for (dprod_t **pp = &r->prods; *pp; pp = &(*pp)->next)
-        if (*pp == d) {
-            *pp = d->next;
-            return;
-        }
-}
-
-/* Checks (or, with timed_out, finishes) a delayed produce. Returns true when it completed. */
-static bool dprod_try(dprod_t *d, bool timed_out, bool shutdown)
-{
-    brep_t *r = d->r;
-    bool all = true;
-    int16_t ierr = KERR_NONE;
-    for (int i = 0; i < d->nw; i++) {
-        dwait_t *w = &d->w[i];
-        if (w->done)
-            continue;
-        rpart_t *p = shutdown ? NULL : part_get(r, w->topic, w->partition);
-        int16_t e = KERR_NONE;
-        if (!p || !p->leader || !p->log)
-            e = KERR_NOT_LEADER_FOR_PARTITION;
-        else if (plog_high_watermark(p->log) >= w->need)
-            w->done = true;
-        else if (timed_out)
-            e = KERR_REQUEST_TIMED_OUT;
-        else
-            all = false;
-        if (e) {
-            w->done = true;
-            if (w->err)
-                *w->err = e;
-            ierr = e;
-        }
-    }
-    if (!all)
-        return false;
-    dprod_unlink(r, d);
-    if (d->ctx)
-        bsrv_respond(d->ctx, d->resp);
-    else if (d->cb)
-        d->cb(d->arg, ierr, ierr ? -1 : d->base_offset);
-    for (int i = 0; i < d->nw; i++)
-        free(d->w[i].topic);
-    free(d->w);
-    event_free(d->timer);
-    event_free(d->wake);
-    free(d);
-    return true;
-}
-
-static void dprod_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what;
-    dprod_try(arg, true, false);
-}
-
-static void dprod_wake_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what;
-    dprod_try(arg, false, false);
-}
-
-static dprod_t *dprod_new(brep_t *r, int nw, int64_t timeout_ms)
-{
-    dprod_t *d = xcalloc(1, sizeof *d);
-    d->r = r;
-    d->w = xcalloc((size_t)(nw ? nw : 1), sizeof *d->w);
-    d->timer = evtimer_new(r->b->base, dprod_timer_cb, d);
-    d->wake = event_new(r->b->base, -1, 0, dprod_wake_cb, d);
-    if (timeout_ms < 0)
-        timeout_ms = 0;
-    struct timeval tv = {(time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000};
-    evtimer_add(d->timer, &tv);
-    d->next = r->prods;
-    r->prods = d;
-    return d;
-}
-
-/* ---- delayed fetch ---- */
-
-struct dfetch_s {
-    dfetch_t *next;
-    brep_t *r;
-    bsrv_ctx_t *ctx;
-    const kp_FetchRequest *q;
-    int version;
-    struct event *timer, *wake;
-    bool wake_pending;
-};
-
-static void dfetch_unlink(brep_t *r, dfetch_t *f)
-{
-    for (dfetch_t **pp = &r->fetches; *pp; pp = &(*pp)->next)
-        if (*pp == f) {
-            *pp = f->next;
-            return;
-        }
-}
-
-static bool fetch_wants(const kp_FetchRequest *q, const char *topic, int32_t partition)
-{
-    size_t tl = strlen(topic);
-    for (int32_t i = 0; i < q->Topics.n; i++) {
-        const kp_FetchRequest_FetchTopic *t = &q->Topics.v[i];
-        if (t->Topic.len != (int32_t)tl || memcmp(t->Topic.p, topic, tl) != 0)
-            continue;
-        for (int32_t j = 0; j < t->Partitions.n; j++)
-            if (t->Partitions.v[j].Partition == partition)
-                return true;
-    }
-    return false;
-}
-
-static void wake_partition(brep_t *r, const char *topic, int32_t partition)
-{
-    for (dfetch_t *f = r->fetches; f; f = f->next)
-        if (!f->wake_pending && fetch_wants(f->q, topic, partition)) {
-            f->wake_pending = true;
-            event_active(f->wake, 0, 0);
-        }
-    for (dprod_t *d = r->prods; d; d = d->next)
-        for (int i = 0; i < d->nw; i++)
-            if (!d->w[i].done && d->w[i].partition == partition && strcmp(d->w[i].topic, topic) == 0) {
-                event_active(d->wake, 0, 0);
-                break;
-            }
-}
-
-/* One partition's part of a fetch response. */
-typedef struct fpart_s {
-    int16_t err;
-    int64_t hw, lso, log_start;
-    plog_slice_t slice;
-    buf_t conv;                  /* down-converted records (fetch v0-v3) */
-    bool converted;
-} fpart_t;
-
-static void put_str(buf_t *b, kp_str_t s)
-{
-    buf_put_be16(b, (uint16_t)(s.len < 0 ? 0 : s.len));
-    if (s.len > 0)
-        buf_put(b, s.p, (size_t)s.len);
-}
-
-typedef struct prange_s {
-    size_t off, len;             /* a range of the header buffer */
-    const plog_slice_t *slice;   /* or a file range */
-} prange_t;
-
-/* Reads every partition of the fetch. With `force` or enough bytes (or an error) answers and
- * returns true; otherwise releases what it read and returns false. */
-static bool fetch_try(brep_t *r, bsrv_ctx_t *ctx, const kp_FetchRequest *q, int version, bool force)
-{
-    if (bsrv_ctx_closed(ctx)) {
-        bsrv_close(ctx);
-        return true;
-    }
-    arena_t *a = bsrv_ctx_arena(ctx);
-    bool follower = q->ReplicaId >= 0;
-    int16_t top_err = KERR_NONE;
-    if (version >= 7 && (q->SessionId != 0 || (q->SessionEpoch != -1 && q->SessionEpoch != 0)))
-        top_err = KERR_FETCH_SESSION_ID_NOT_FOUND;
-    int32_t np = 0;
-    for (int32_t i = 0; i < q->Topics.n && !top_err; i++)
-        np += q->Topics.v[i].Partitions.n > 0 ? q->Topics.v[i].Partitions.n : 0;
-    fpart_t *fp = xcalloc((size_t)(np ? np : 1), sizeof *fp);   /* not in the arena: it outlives ctx */
-    int64_t limit = version >= 3 ? (q->MaxBytes > 0 ? q->MaxBytes : 0) : INT64_MAX;
-    int64_t total = 0;
-    bool any_err = false, min_one = version >= 3;
-    int k = 0;
-    for (int32_t i = 0; i < q->Topics.n && !top_err; i++) {
-        const kp_FetchRequest_FetchTopic *t = &q->Topics.v[i];
-        for (int32_t j = 0; j < t->Partitions.n; j++, k++) {
-            const kp_FetchRequest_FetchPartition *fq = &t->Partitions.v[j];
-            fpart_t *o = &fp[k];
-            o->hw = -1, o->lso = -1, o->log_start = -1;
-            buf_init(&o->conv);
-            rpart_t *p = leader_part(r, a, t->Topic, fq->Partition, &o->err);
-            if (!p) {
-                any_err = true;
-                continue;
-            }
-            if (version >= 9 && fq->CurrentLeaderEpoch >= 0 && fq->CurrentLeaderEpoch != p->leader_epoch) {
-                o->err = fq->CurrentLeaderEpoch < p->leader_epoch ? KERR_FENCED_LEADER_EPOCH : KERR_UNKNOWN_LEADER_EPOCH;
-                any_err = true;
-                continue;
-            }
-            if (follower) {
-                if (risr_follower_fetch(&p->rs, q->ReplicaId, fq->FetchOffset, plog_end_offset(p->log),
-                                        broker_mono_ms()) == 0) {
-                    maybe_increment_hw(r, p);
-                    maybe_expand_isr(r, p);
-                }
-            }
-            o->hw = plog_high_watermark(p->log);
-            o->lso = o->hw;
-            o->log_start = plog_start_offset(p->log);
-            int64_t room = limit - total;
-            if (room < 0)
-                room = 0;
-            int64_t pmax = fq->PartitionMaxBytes > 0 ? fq->PartitionMaxBytes : 0;
-            if (pmax > room)
-                pmax = room;
-            int rc = plog_read(p->log, fq->FetchOffset, (size_t)pmax, follower ? PLOG_UPTO_LEO : o->hw, min_one,
-                               &o->slice);
-            if (rc < 0) {
-                o->err = (int16_t)-rc;
-                memset(&o->slice, 0, sizeof o->slice);
-                any_err = true;
-                continue;
-            }
-            if (o->slice.len > 0) {
-                min_one = false;
-                total += (int64_t)o->slice.len;
-            }
-        }
-    }
-    bool ready = force || top_err || any_err || q->MaxWaitMs <= 0 || np == 0 || total >= q->MinBytes;
-    if (!ready) {
-        for (int x = 0; x < k; x++)
-            plog_slice_release(&fp[x].slice);
-        free(fp);
-        return false;
-    }
-
-    /* down-conversion for readers of magic 0 (v0-v1) and 1 (v2-v3) */
-    if (version < 4) {
-        int to_magic = version <= 1 ? 0 : 1;
-        for (int x = 0; x < k; x++) {
-            fpart_t *o = &fp[x];
-            if (o->err || o->slice.len == 0)
-                continue;
-            buf_t raw = BUF_INIT;
-            int rc = plog_slice_copy(&o->slice, &raw);
-            const char *why = NULL;
-            if (rc == 0)
-                rc = krec_down_convert(raw.data, raw.len, to_magic, 0, 0, &o->conv, NULL, &why);
-            if (rc < 0) {
-                LOG_W("rep", "fetch v%d: down-conversion failed: %s", version, why ? why : kp_err_name(-rc));
-                o->err = (int16_t)-rc;
-                o->conv.len = 0;
-            }
-            o->converted = true;
-            buf_free(&raw);
-        }
-    }
-
-    /* the body: header bytes in one buffer, records from the files (zero copy) */
-    buf_t h = BUF_INIT;
-    prange_t *pr = arena_alloc(a, (size_t)(2 * k + 2) * sizeof *pr);
-    int npr = 0;
-    size_t mark = 0;
-    if (version >= 1)
-        buf_put_be32(&h, 0);   /* throttle */
-    if (version >= 7) {
-        buf_put_be16(&h, (uint16_t)top_err);
-        buf_put_be32(&h, 0);   /* no fetch session */
-    }
-    if (top_err) {
-        buf_put_be32(&h, 0);
-    } else {
-        buf_put_be32(&h, (uint32_t)q->Topics.n);
-        k = 0;
-        for (int32_t i = 0; i < q->Topics.n; i++) {
-            const kp_FetchRequest_FetchTopic *t = &q->Topics.v[i];
-            put_str(&h, t->Topic);
-            buf_put_be32(&h, (uint32_t)(t->Partitions.n > 0 ? t->Partitions.n : 0));
-            for (int32_t j = 0; j < t->Partitions.n; j++, k++) {
-                fpart_t *o = &fp[k];
-                buf_put_be32(&h, (uint32_t)t->Partitions.v[j].Partition);
-                buf_put_be16(&h, (uint16_t)o->err);
-                buf_put_be64(&h, (uint64_t)o->hw);
-                if (version >= 4)
-                    buf_put_be64(&h, (uint64_t)o->lso);
-                if (version >= 5)
-                    buf_put_be64(&h, (uint64_t)o->log_start);
-                if (version >= 4)
-                    buf_put_be32(&h, q->IsolationLevel == 1 ? 0u : 0xffffffffu);   /* aborted txns */
-                if (version >= 11)
-                    buf_put_be32(&h, 0xffffffffu);   /* preferred read replica */
-                if (o->err || (o->slice.len == 0 && !o->converted)) {
-                    buf_put_be32(&h, 0);
-                } else if (o->converted) {
-                    buf_put_be32(&h, (uint32_t)o->conv.len);
-                    buf_put(&h, o->conv.data, o->conv.len);
-                } else {
-                    buf_put_be32(&h, (uint32_t)o->slice.len);
-                    pr[npr++] = (prange_t){mark, h.len - mark, NULL};
-                    pr[npr++] = (prange_t){0, 0, &o->slice};
-                    mark = h.len;
-                }
-            }
-        }
-    }
-    pr[npr++] = (prange_t){mark, h.len - mark, NULL};
-    bsrv_part_t *parts = arena_alloc(a, (size_t)npr * sizeof *parts);
-    for (int x = 0; x < npr; x++) {
-        if (pr[x].slice)
-            parts[x] = (bsrv_part_t){NULL, pr[x].slice->len, pr[x].slice->fd, pr[x].slice->pos};
-        else
-            parts[x] = (bsrv_part_t){h.data + pr[x].off, pr[x].len, -1, 0};
-    }
-    bsrv_respond_parts(ctx, parts, (size_t)npr);
-    buf_free(&h);
-    for (int x = 0; x < k; x++) {
-        plog_slice_release(&fp[x].slice);
-        buf_free(&fp[x].conv);
-    }
-    free(fp);
-    return true;
-}
-
-static void dfetch_free(dfetch_t *f)
-{
-    event_free(f->timer);
-    event_free(f->wake);
-    free(f);
-}
-
-static void dfetch_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what;
-    dfetch_t *f = arg;
-    dfetch_unlink(f->r, f);
-    fetch_try(f->r, f->ctx, f->q, f->version, true);
-    dfetch_free(f);
-}
-
-static void dfetch_wake_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what;
-    dfetch_t *f = arg;
-    f->wake_pending = false;
-    if (fetch_try(f->r, f->ctx, f->q, f->version, false)) {
-        dfetch_unlink(f->r, f);
-        dfetch_free(f);
-    }
-}
-
-static void on_fetch(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
-{
-    brep_t *r = arg;
-    const kp_FetchRequest *q = req->body;
-    int version = req->hdr.api_version;
-    if (fetch_try(r, ctx, q, version, false))
-        return;
-    dfetch_t *f = xcalloc(1, sizeof *f);
-    f->r = r;
-    f->ctx = ctx;
-    f->q = q;
-    f->version = version;
-    f->timer = evtimer_new(r->b->base, dfetch_timer_cb, f);
-    f->wake = event_new(r->b->base, -1, 0, dfetch_wake_cb, f);
-    struct timeval tv = {(time_t)(q->MaxWaitMs / 1000), (suseconds_t)(q->MaxWaitMs % 1000) * 1000};
-    evtimer_add(f->timer, &tv);
-    f->next = r->fetches;
-    r->fetches = f;
-}
-
-/* ---- Produce ---- */
-
-static void on_produce(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
-{
-    brep_t *r = arg;
-    const kp_ProduceRequest *q = req->body;
-    int version = req->hdr.api_version;
-    arena_t *a = bsrv_ctx_arena(ctx);
-    kp_ProduceResponse *resp = kp_new(a, &kp_ProduceResponse_schema);
-    int16_t all_err = KERR_NONE;
-    if (q->Acks != 0 && q->Acks != 1 && q->Acks != -1)
-        all_err = KERR_INVALID_REQUIRED_ACKS;
-    else if (version >= 3 && q->TransactionalId.len >= 0)
-        all_err = KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-    int nwait = 0;
-    bool any_err = false;
-    resp->Responses.n = q->Topics.n > 0 ? q->Topics.n : 0;
-    resp->Responses.v = kp_new_array(a, &kp_ProduceResponse_TopicProduceResponse_schema, resp->Responses.n);
-    int64_t *need = NULL;
-    int32_t total = 0;
-    for (int32_t i = 0; i < resp->Responses.n; i++)
-        total += q->Topics.v[i].Partitions.n > 0 ? q->Topics.v[i].Partitions.n : 0;
-    need = arena_alloc(a, (size_t)(total ? total : 1) * sizeof *need);
-    int k = 0;
-    for (int32_t i = 0; i < resp->Responses.n; i++) {
-        const kp_ProduceRequest_TopicProduceData *t = &q->Topics.v[i];
-        kp_ProduceResponse_TopicProduceResponse *ot = &resp->Responses.v[i];
-        ot->Name = t->Name;
-        ot->Partitions.n = t->Partitions.n > 0 ? t->Partitions.n : 0;
-        ot->Partitions.v = kp_new_array(a, &kp_ProduceResponse_PartitionProduceResponse_schema, ot->Partitions.n);
-        for (int32_t j = 0; j < ot->Partitions.n; j++, k++) {
-            const kp_ProduceRequest_PartitionProduceData *pd = &t->Partitions.v[j];
-            kp_ProduceResponse_PartitionProduceResponse *o = &ot->Partitions.v[j];
-            o->PartitionIndex = pd->PartitionIndex;
-            o->BaseOffset = -1;
-            need[k] = -1;
-            if (all_err) {
-                o->ErrorCode = all_err;
-                any_err = true;
-                continue;
-            }
-            int16_t e;
-            rpart_t *p = leader_part(r, a, t->Name, pd->PartitionIndex, &e);
-            if (!p) {
-                o->ErrorCode = e;
-                any_err = true;
-                continue;
-            }
-            if (q->Acks == -1 && risr_isr_size(&p->rs) < p->cfg.min_isr) {
-                o->ErrorCode = KERR_NOT_ENOUGH_REPLICAS;
-                any_err = true;
-                continue;
-            }
-            if (pd->Records.len < 0) {
-                o->ErrorCode = KERR_CORRUPT_MESSAGE;
-                any_err = true;
-                continue;
-            }
-            append_res_t res;
-            o->ErrorCode = part_append(r, p, pd->Records.p, (size_t)pd->Records.len, version, false, &res);
-            if (o->ErrorCode) {
-                any_err = true;
-                continue;
-            }
-            o->BaseOffset = res.base_offset;
-            o->LogAppendTimeMs = res.log_append_time;
-            o->LogStartOffset = plog_start_offset(p->log);
-            if (q->Acks == -1 && res.last_offset >= 0 && plog_high_watermark(p->log) <= res.last_offset) {
-                need[k] = res.last_offset + 1;
-                nwait++;
-            }
-        }
-    }
-    if (q->Acks == 0) {
-        if (any_err) {
-            LOG_I("rep", "closing %s: acks=0 produce failed", bsrv_ctx_peer(ctx));
-            bsrv_close(ctx);
-        } else {
-            bsrv_respond_none(ctx);
-        }
-        return;
-    }
-    if (nwait == 0) {
-        bsrv_respond(ctx, resp);
-        return;
-    }
-    dprod_t *d = dprod_new(r, nwait, q->TimeoutMs);
-    d->ctx = ctx;
-    d->resp = resp;
-    k = 0;
-    for (int32_t i = 0; i < resp->Responses.n; i++) {
-        kp_ProduceResponse_TopicProduceResponse *ot = &resp->Responses.v[i];
-        for (int32_t j = 0; j < ot->Partitions.n; j++, k++) {
-            if (need[k] < 0)
-                continue;
-            dwait_t *w = &d->w[d->nw++];
-            w->topic = xstrndup((const char *)ot->Name.p, (size_t)ot->Name.len);
-            w->partition = ot->Partitions.v[j].PartitionIndex;
-            w->need = need[k];
-            w->err = &ot->Partitions.v[j].ErrorCode;
-        }
-    }
-}
-
-void brep_append_internal(brep_t *r, const char *topic, int32_t partition, const uint8_t *batch, size_t len,
-                          brep_append_cb cb, void *arg)
-{
-    rpart_t *p = part_get(r, topic, partition);
-    if (!p || !p->leader || !p->log) {
-        cb(arg, p ? KERR_NOT_LEADER_FOR_PARTITION : not_here(r, topic, partition), -1);
-        return;
-    }
-    append_res_t res;
-    int16_t e = part_append(r, p, batch, len, -1, true, &res);
-    if (e || res.last_offset < 0 || plog_high_watermark(p->log) > res.last_offset) {
-        cb(arg, e, e ? -1 : res.base_offset);
-        return;
-    }
-    dprod_t *d = dprod_new(r, 1, INTERNAL_TIMEOUT_MS);
-    d->cb = cb;
-    d->arg = arg;
-    d->base_offset = res.base_offset;
-    d->w[0] = (dwait_t){xstrdup(topic), partition, res.last_offset + 1, NULL, false};
-    d->nw = 1;
+    rep_fetch_wake(r, topic, partition);
+    rep_produce_wake(r, topic, partition);
 }
 
 /* ---- ListOffsets ---- */
@@ -1182,7 +517,7 @@ static void on_list_offsets(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
             const kp_ListOffsetsRequest_ListOffsetsPartition *pq = &t->Partitions.v[j];
             kp_ListOffsetsResponse_ListOffsetsPartitionResponse *o = &ot->Partitions.v[j];
             o->PartitionIndex = pq->PartitionIndex;
-            rpart_t *p = leader_part(r, a, t->Name, pq->PartitionIndex, &o->ErrorCode);
+            rpart_t *p = rep_leader_part(r, a, t->Name, pq->PartitionIndex, &o->ErrorCode);
             if (!p)
                 continue;
             if (version >= 4 && pq->CurrentLeaderEpoch >= 0 && pq->CurrentLeaderEpoch != p->leader_epoch) {
@@ -1246,7 +581,7 @@ static void on_delete_records(bsrv_ctx_t *ctx, const kp_request_t *req, void *ar
             kp_DeleteRecordsResponse_DeleteRecordsPartitionResult *o = &ot->Partitions.v[j];
             o->PartitionIndex = pq->PartitionIndex;
             o->LowWatermark = -1;
-            rpart_t *p = leader_part(r, a, t->Name, pq->PartitionIndex, &o->ErrorCode);
+            rpart_t *p = rep_leader_part(r, a, t->Name, pq->PartitionIndex, &o->ErrorCode);
             if (!p)
                 continue;
             if (pq->Offset < -1) {
@@ -1289,7 +624,7 @@ static void on_offset_for_leader_epoch(bsrv_ctx_t *ctx, const kp_request_t *req,
             o->PartitionIndex = pq->PartitionIndex;
             o->LeaderEpoch = -1;
             o->EndOffset = -1;
-            rpart_t *p = leader_part(r, a, t->Name, pq->PartitionIndex, &o->ErrorCode);
+            rpart_t *p = rep_leader_part(r, a, t->Name, pq->PartitionIndex, &o->ErrorCode);
             if (!p)
                 continue;
             if (version >= 2 && pq->CurrentLeaderEpoch >= 0 && pq->CurrentLeaderEpoch != p->leader_epoch) {
@@ -1320,7 +655,7 @@ static int16_t become(brep_t *r, const char *topic, const kp_LeaderAndIsrPartiti
 {
     broker_t *b = r->b;
     pkey_t key;
-    if (!pkey_make(&key, topic, strlen(topic), s->PartitionIndex))
+    if (!rep_pkey_make(&key, topic, strlen(topic), s->PartitionIndex))
         return KERR_INVALID_TOPIC_EXCEPTION;
     rpart_t *p = hmap_get(&r->parts, key.b, key.len);
     if (!p) {
@@ -1338,8 +673,8 @@ static int16_t become(brep_t *r, const char *topic, const kp_LeaderAndIsrPartiti
         LOG_E("rep", "%s-%d: log cannot be opened: %s", topic, s->PartitionIndex, kp_err_name(-rc));
         return (int16_t)-rc;
     }
-    if (p->log != log)
-        p->pst_built = false;
+    if (p->log != log || s->Leader != b->id)
+        p->pst_built = false;   /* a follower's log changes under other hands: rebuild when leading */
     p->log = log;
     bool was_leader = p->leader;
     p->leader_id = s->Leader;
@@ -1351,8 +686,8 @@ static int16_t become(brep_t *r, const char *topic, const kp_LeaderAndIsrPartiti
     if (s->Leader == b->id) {
         plog_assign_epoch(log, s->LeaderEpoch, plog_end_offset(log));
         p->leader = true;
-        pstate_build(p);
-        maybe_increment_hw(r, p);
+        /* idempotent-producer state is rebuilt from the log at the first produce that needs it */
+        rep_maybe_increment_hw(r, p);
         LOG_I("rep", "%s-%d: leader, epoch %d, LEO %lld, HW %lld, ISR of %d", topic, s->PartitionIndex, s->LeaderEpoch,
               (long long)plog_end_offset(log), (long long)plog_high_watermark(log), risr_isr_size(&p->rs));
         notify(r, p, true);
@@ -1365,7 +700,7 @@ static int16_t become(brep_t *r, const char *topic, const kp_LeaderAndIsrPartiti
         }
         if (was_leader)
             notify(r, p, false);
-        wake_partition(r, topic, s->PartitionIndex);
+        rep_wake_partition(r, topic, s->PartitionIndex);
     }
     return KERR_NONE;
 }
@@ -1471,7 +806,7 @@ static void on_leader_and_isr(bsrv_ctx_t *ctx, const kp_request_t *req, void *ar
             e->ErrorCode = KERR_UNKNOWN_TOPIC_OR_PARTITION;
             continue;
         }
-        rpart_t *p = part_get(r, topic, s->PartitionIndex);
+        rpart_t *p = rep_part_get(r, topic, s->PartitionIndex);
         if (p && s->LeaderEpoch <= p->leader_epoch) {
             LOG_W("rep", "LeaderAndIsr for %s-%d with leader epoch %d, current %d: ignored", topic,
                   s->PartitionIndex, s->LeaderEpoch, p->leader_epoch);
@@ -1496,7 +831,7 @@ static void on_leader_and_isr(bsrv_ctx_t *ctx, const kp_request_t *req, void *ar
 static void stop_one(brep_t *r, const char *topic, int32_t partition, bool del)
 {
     pkey_t key;
-    if (!pkey_make(&key, topic, strlen(topic), partition))
+    if (!rep_pkey_make(&key, topic, strlen(topic), partition))
         return;
     rpart_t *p = hmap_del(&r->parts, key.b, key.len);
     if (p) {
@@ -1504,7 +839,7 @@ static void stop_one(brep_t *r, const char *topic, int32_t partition, bool del)
             p->leader = false;
             notify(r, p, false);
         }
-        wake_partition(r, topic, partition);
+        rep_wake_partition(r, topic, partition);
         part_free(p);
     }
     if (del && lmgr_get(r->b->logs, topic, partition)) {
@@ -1613,8 +948,8 @@ brep_t *brep_new(broker_t *b)
         event_add(r->prop_ev, &pv);
     }
     if (b->srv) {
-        bsrv_set_handler(b->srv, KP_PRODUCE, on_produce, r);
-        bsrv_set_handler(b->srv, KP_FETCH, on_fetch, r);
+        bsrv_set_handler(b->srv, KP_PRODUCE, rep_on_produce, r);
+        bsrv_set_handler(b->srv, KP_FETCH, rep_on_fetch, r);
         bsrv_set_handler(b->srv, KP_LIST_OFFSETS, on_list_offsets, r);
         bsrv_set_handler(b->srv, KP_LEADER_AND_ISR, on_leader_and_isr, r);
         bsrv_set_handler(b->srv, KP_STOP_REPLICA, on_stop_replica, r);
@@ -1632,14 +967,8 @@ void brep_free(brep_t *r)
         for (size_t i = 0; i < sizeof handled_keys / sizeof handled_keys[0]; i++)
             bsrv_set_handler(r->b->srv, handled_keys[i], NULL, NULL);
     /* parked operations: answer them (their connections are gone or going) */
-    while (r->fetches) {
-        dfetch_t *f = r->fetches;
-        r->fetches = f->next;
-        bsrv_close(f->ctx);
-        dfetch_free(f);
-    }
-    while (r->prods)
-        dprod_try(r->prods, true, true);
+    rep_fetch_shutdown(r);
+    rep_produce_shutdown(r);
     /* config reads in flight finish later with r gone */
     for (zread_t *z = r->zreads; z; z = z->next) {
         z->r = NULL;

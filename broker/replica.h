@@ -8,7 +8,8 @@
  * replica.lag.time.max.ms and expands it when a follower catches up (writing the partition
  * state znode conditionally, then /isr_change_notification, as Kafka 2.4's leader does).
  * Followers keep their state; the replication fetchers arrive with the next issue.
- * Idempotent producers: rep_pstate.h, rebuilt from the log when a partition becomes leader.
+ * Idempotent producers: rep_pstate.h, rebuilt from the log (batch headers) at the first
+ * produce with a producer id after the partition becomes leader.
  * Transactions are not supported: transactional produce requests and batches are refused
  * with TRANSACTIONAL_ID_AUTHORIZATION_FAILED. */
 #ifndef GREGOR_BROKER_REPLICA_H

@@ -43,11 +43,13 @@ static int parse_add(const char *s, zkpaths_config_t *c)
             buf_puts(&cur, "");
             char *pair = buf_cstr(&cur);
             char *k, *v;
-            if (ktool_split_kv(pair, &k, &v) < 0 || !*k) {
-                if (!rc && ktool_split_kv(pair, &k, &v) == 0) {
-                    free(k);
-                    free(v);
-                }
+            if (ktool_split_kv(pair, &k, &v) < 0) {
+                rc = -1;
+                break;
+            }
+            if (!*k) {
+                free(k);
+                free(v);
                 rc = -1;
                 break;
             }

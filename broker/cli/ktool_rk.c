@@ -27,7 +27,36 @@ static void rk_logger(const rd_kafka_t *rk, int level, const char *fac, const ch
     char ts[64];
     strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", &tm);
     const char *lvl = level <= 3 ? "ERROR" : level <= 4 ? "WARN" : "INFO";
+    /* a broker that cannot be reached: the Java clients' words, which say what to check */
+    if (!strncmp(buf, "[thrd:", 6) && strstr(buf, "]: "))
+        buf = strstr(buf, "]: ") + 3;
+    if (strstr(buf, "brokers are down"))
+        return;   /* follows the per-broker warning; the Java clients have no such line */
+    const char *refused = strstr(buf, "Connection refused");
+    const char *sep = strstr(buf, ": ");
+    if (refused && sep) {
+        char node[256];
+        size_t n = (size_t)(sep - buf) < sizeof node - 1 ? (size_t)(sep - buf) : sizeof node - 1;
+        memcpy(node, buf, n);
+        node[n] = 0;
+        char *slash = strchr(node, '/');
+        if (slash)
+            *slash = 0;
+        fprintf(stderr, "[%s,%03d] WARN Connection to node -1 (%s) could not be established. Broker may not be "
+                        "available. (org.apache.kafka.clients.NetworkClient)\n", ts, (int)(tv.tv_usec / 1000), node);
+        return;
+    }
     fprintf(stderr, "[%s,%03d] %s [%s] %s (librdkafka)\n", ts, (int)(tv.tv_usec / 1000), lvl, fac, buf);
+}
+
+/* Errors are logged by rk_logger already (transport failures as the Java clients word them);
+ * only fatal ones need saying again. */
+static void rk_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL)
+        fprintf(stderr, "ERROR %s: %s\n", ktool_rk_exception((rd_kafka_resp_err_t)err), reason);
 }
 
 int ktool_rk_set(void *conf, const char *k, const char *v)
@@ -53,6 +82,7 @@ void *ktool_rk_conf(const char *bootstrap, const char *file, char **kvs, size_t 
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set_log_cb(conf, rk_logger);
+    rd_kafka_conf_set_error_cb(conf, rk_error_cb);
     char err[512];
     /* quieter and Java-like: no ApiVersion fallback noise, errors once */
     rd_kafka_conf_set(conf, "log.connection.close", "false", err, sizeof err);
@@ -166,4 +196,14 @@ void ktool_rk_destroy(rd_kafka_t *rk)
 {
     if (rk)
         rd_kafka_destroy(rk);
+}
+
+void ktool_rk_default_client_id(rd_kafka_conf_t *conf, const char *id)
+{
+    char cur[256];
+    size_t n = sizeof cur;
+    if (rd_kafka_conf_get(conf, "client.id", cur, &n) == RD_KAFKA_CONF_OK && strcmp(cur, "rdkafka"))
+        return;
+    char err[256];
+    rd_kafka_conf_set(conf, "client.id", id, err, sizeof err);
 }

@@ -24,6 +24,9 @@ const char *ktool_rk_exception(rd_kafka_resp_err_t err);
 /* Destroys rk after flushing/closing nothing (admin clients). */
 void ktool_rk_destroy(rd_kafka_t *rk);
 
+/* Sets client.id to id unless a properties file or override already chose one. */
+void ktool_rk_default_client_id(rd_kafka_conf_t *conf, const char *id);
+
 /* The tools' admin timeout (ms). */
 #define KTOOL_RK_TIMEOUT_MS 30000
 

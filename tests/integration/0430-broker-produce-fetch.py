@@ -222,13 +222,16 @@ def varint(v):
             return out + bytes([b])
 
 
-def batch_v2(values, pid=-1, epoch=-1, seq=-1, ts=None):
+def batch_v2(values, pid=-1, epoch=-1, seq=-1, ts=None, gzip_it=False):
     ts = ts if ts is not None else int(time.time() * 1000)
     recs = b""
     for i, v in enumerate(values):
         body = b"\x00" + varint(0) + varint(i) + varint(-1) + varint(len(v)) + v + varint(0)
         recs += varint(len(body)) + body
-    after_crc = (s16(0) + s32(len(values) - 1) + s64(ts) + s64(ts) + s64(pid) + s16(epoch) + s32(seq) +
+    if gzip_it:
+        import gzip
+        recs = gzip.compress(recs, 9)
+    after_crc = (s16(1 if gzip_it else 0) + s32(len(values) - 1) + s64(ts) + s64(ts) + s64(pid) + s16(epoch) + s32(seq) +
                  s32(len(values)) + recs)
     crc = crc32c(after_crc)
     rest = s32(-1) + b"\x02" + struct.pack(">I", crc) + after_crc
@@ -375,6 +378,11 @@ class Broker:
                 time.sleep(0.1)
         fail("broker does not listen")
 
+    def kill9(self):
+        os.killpg(self.p.pid, 9)
+        self.p.wait()
+        self.p = None
+
     def stop(self):
         rc = None
         if self.p and self.p.poll() is None:
@@ -398,6 +406,15 @@ def metadata_topics(port, topics):
                                                                       y.arr(lambda z: z.i32())))))
     c.close()
     return brokers, ctl, ts
+
+
+def led_here(port, topic):
+    """True once Metadata says broker 0 leads every partition of topic."""
+    try:
+        _, _, ts = metadata_topics(port, [topic])
+    except (OSError, ValueError):
+        return False
+    return ts[0][0] == 0 and bool(ts[0][3]) and all(p[0] == 0 and p[2] == 0 for p in ts[0][3])
 
 
 def create_topics(zk_port, port, topics, configs={}):
@@ -504,6 +521,23 @@ def run(zk, b):
     check(list_offsets(c, 1, "t1", 0, -1) == (0, 3), "ListOffsets v1 latest")
     check(list_offsets(c, 5, "t1", 0, 0) == (0, 0), "ListOffsets v5 by time")
     check(list_offsets(c, 5, "t1", 0, int(time.time() * 1000) + 3600000) == (0, -1), "ListOffsets future")
+
+    # hostile data: garbage, a truncated batch, a gzip bomb, odd fetch sizes; the broker goes on
+    _, err, _, _, _ = produce(c, 7, "t1", 0, b"\x01" * 100)
+    check(err in (2, 87), "garbage records gave %d" % err)
+    _, err, _, _, _ = produce(c, 7, "t1", 0, batch_v2([b"x" * 50])[:-10])
+    check(err in (2, 87), "truncated batch gave %d" % err)
+    bomb = batch_v2([b"\0" * (80 << 20)], gzip_it=True)
+    check(len(bomb) < 1000000, "bomb too big to send")
+    _, err, _, _, _ = produce(c, 7, "t1", 0, bomb)
+    check(err in (2, 10), "gzip bomb gave %d" % err)
+    d = fetch(c, 11, "t1", 0, 0, max_bytes=-5)   # KIP-74: the first batch comes anyway
+    check(d["err"] == 0 and len(record_values(d["records"])) == 1, "negative max bytes (v11) %r" % d)
+    d = fetch(c, 2, "t1", 0, 0, max_bytes=-5)
+    check(d["err"] == 0 and not d["records"], "negative max bytes (v2) %r" % d)
+    d = fetch(c, 4, "t1", 0, -7)
+    check(d["err"] == 1, "negative fetch offset gave %d" % d["err"])
+    check(list_offsets(c, 1, "t1", 0, -1) == (0, 3), "hostile produces appended something")
 
     # Produce v0 with a magic-0 message set (Kafka 0.9's clients), read back by Fetch v0
     msg = b"\x00\x00" + s32(-1) + kbytes(b"old")
@@ -681,12 +715,7 @@ def run(zk, b):
     check(rc == 0, "broker exit status %r on SIGTERM" % rc)
     b.start()
     if real_ctl:
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            _, _, ts = metadata_topics(port, ["idem"])
-            if ts[0][0] == 0 and ts[0][3] and ts[0][3][0][2] == 0:
-                break
-            time.sleep(0.2)
+        zkharness.wait_until(lambda: led_here(port, "idem"), 20, what="idem leader after the restart")
     else:
         play_controller(port, topics)
     c = Conn(port)
@@ -698,6 +727,29 @@ def run(zk, b):
     check(list_offsets(c, 1, "idem", 0, -1) == (0, 3), "duplicate appended after restart")
     d = fetch(c, 11, "codecs", 0, 0)
     check(d["err"] == 0 and d["hw"] == 100, "codecs after restart %r" % {k: d[k] for k in ("err", "hw")})
+    c.close()
+
+    # kill -9 after acknowledged acks=1 writes: all readable after the restart
+    c = Conn(port)
+    for i in range(20):
+        _, err, base, _, _ = produce(c, 7, "t3", 0, batch_v2([b"k9-%d" % i]))
+        check(err == 0, "produce before kill -9")
+    end = base + 1
+    c.close()
+    b.kill9()
+    b.start()
+    if real_ctl:
+        zkharness.wait_until(lambda: led_here(port, "t3"), 20, what="t3 leader after kill -9")
+    else:
+        play_controller(port, topics)
+    c = Conn(port)
+    deadline = time.time() + 20
+    while list_offsets(c, 1, "t3", 0, -1) != (0, end) and time.time() < deadline:
+        time.sleep(0.2)   # the controller may still be electing
+    check(list_offsets(c, 1, "t3", 0, -1) == (0, end), "t3-0 end offset after kill -9: %r" %
+          (list_offsets(c, 1, "t3", 0, -1),))
+    d = fetch(c, 11, "t3", 0, 0)
+    check(d["err"] == 0 and len(record_values(d["records"])) == end, "records after kill -9")
     c.close()
 
     # confluent_kafka idempotent producer

@@ -15,13 +15,15 @@ gregor-coord + one gregor-broker (id 0):
   3. Real admin clients, once the broker answers Metadata (helpers "rep"/"ctl"):
      confluent_kafka.admin.AdminClient (create_topics with configs and validate_only,
      duplicate -> TOPIC_ALREADY_EXISTS, create_partitions, describe_configs, alter_configs,
-     delete_topics) and kafka-python's KafkaAdminClient. Skipped (with a note) while Metadata
-     is not served.
+     delete_topics), kafka-python's KafkaAdminClient, and kafkajs 2.2.4's admin
+     (0440-broker-admin.js; skipped with a note without node or the kafkajs cache). Skipped
+     (with a note) while Metadata is not served.
 GREGOR_BROKER selects the broker binary (e.g. build-asan/bin/gregor-broker); a sanitizer report
 fails the test. Exit 0 pass, 77 skip, 1 fail."""
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import struct
@@ -507,6 +509,21 @@ def clients_part(port, zk):
     check(all(t[1] == 0 for t in r.topic_error_codes), "kafka-python delete: %r" % (r.topic_error_codes,))
     ka.close()
     print("ok: kafka-python KafkaAdminClient")
+
+    if not shutil.which("node"):
+        print("note: node is not installed; kafkajs part skipped")
+        return
+    r = subprocess.run(["sh", os.path.join(TOP, "deploy", "peers.sh"), "kafkajs"], capture_output=True, text=True)
+    if r.returncode != 0:
+        print("note: kafkajs unavailable (%s); kafkajs part skipped" % r.stderr.strip())
+        return
+    mods = os.path.join(r.stdout.strip().splitlines()[-1], "node_modules")
+    env = dict(os.environ, NODE_PATH=mods, KAFKAJS_NO_PARTITIONER_WARNING="1")
+    js = os.path.join(os.path.dirname(os.path.abspath(__file__)), "0440-broker-admin.js")
+    p = subprocess.run(["node", js, "127.0.0.1:%d" % port], capture_output=True, text=True, env=env, timeout=180)
+    out = p.stdout + p.stderr
+    check(p.returncode == 0 and out.count("ok ") >= 4, "kafkajs admin:\n" + out[-3000:])
+    print("ok: kafkajs admin (createTopics, createPartitions, describeConfigs, alterConfigs, deleteTopics)")
 
 
 def main():
