@@ -242,8 +242,18 @@ def main():
     # the same with the old connection still open (raw protocol: a client that moved on)
     ra = zkraw.connect(by_id[followers[0]].client_port)
     assert ra.call(zkraw.OP_CREATE, zkraw.create_body("/raw-moved", b"1"))[0] == 0
-    rb = zkraw.RawConn(by_id[followers[1]].client_port)
-    rb.handshake(session_id=ra.session_id, passwd=ra.passwd, last_zxid=ra.last_zxid)
+    # A server that has not yet applied the client's last zxid closes the connection
+    # (ZooKeeper's "client has seen zxid ... our last zxid is ..."): retry as clients do.
+    deadline = time.monotonic() + 20
+    while True:
+        rb = zkraw.RawConn(by_id[followers[1]].client_port)
+        try:
+            rb.handshake(session_id=ra.session_id, passwd=ra.passwd, last_zxid=ra.last_zxid)
+            break
+        except zkraw.Closed:
+            rb.close()
+            assert time.monotonic() < deadline, "server %d never took the moved session" % followers[1]
+            time.sleep(0.05)
     assert rb.session_id == ra.session_id
     assert rb.call(zkraw.OP_SETDATA, zkraw.setdata_body("/raw-moved", b"new"))[0] == 0
     try:
