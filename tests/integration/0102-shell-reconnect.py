@@ -137,7 +137,8 @@ CONNECTED = "WatchedEvent state:SyncConnected type:None path:null"
 def test_reconnect(kind, root):
     srv = Server(kind, root)
     srv.start()
-    sh = Shell(srv, 20000)
+    # the longest timeout tickTime=2000 allows: a restart on a busy machine must not expire it
+    sh = Shell(srv, 40000)
     try:
         sh.send("create /r v1")
         sh.send("create -e /eph x")
