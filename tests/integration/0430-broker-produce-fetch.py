@@ -583,6 +583,18 @@ def run(zk, b):
     _, err, _, _, _ = produce(c, 7, "small", 0, batch_v2([b"y"]))
     check(err == 0, "small batch to the small topic gave %d" % err)
 
+    # a config change announced the way kafka-configs.sh --zookeeper does it reaches the logs
+    # (through the admin module's /config/changes listener)
+    if real_ctl:
+        from kazoo.client import KazooClient
+        z = KazooClient(hosts="127.0.0.1:%d" % zk.port)
+        z.start(timeout=10)
+        z.set("/config/topics/small", b'{"version":1,"config":{"max.message.bytes":"100000"}}')
+        z.create("/config/changes/config_change_", b'{"version":2,"entity_path":"topics/small"}', sequence=True)
+        z.stop()
+        zkharness.wait_until(lambda: produce(c, 7, "small", 0, batch_v2([b"y" * 300]))[1] == 0, 10,
+                             what="max.message.bytes raised by a config change")
+
     # long poll: a fetch at the end waits, and returns when another connection produces
     c2 = Conn(port)
     t0 = time.time()
