@@ -82,6 +82,9 @@ $(BUILD)/bin/%: $(BUILD)/obj/bench/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(LIBS)
 
+# kbench is a librdkafka client (bench only; it builds without librdkafka, then only -m ready works).
+$(BUILD)/bin/kbench: LIBS += $(shell pkg-config --libs rdkafka 2>/dev/null)
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -o $@ $^ $(CHECK_LIBS) $(LIBS)

@@ -58,6 +58,7 @@ struct badm_s {
 
     /* the /config/changes listener */
     int64_t chg_last;           /* last processed notification sequence, -1 = none */
+    int64_t chg_expire_ms;      /* notifications older than this are deleted */
     zop_t chg_op;               /* getChildren in flight (chg_busy) */
     bool chg_busy, chg_again;
 
@@ -104,11 +105,12 @@ static void zop_fail(zop_t *op, int rc)
         zop_t *op_ = (zop_t *)(op);                                                                \
         op_->fn = (fnp);                                                                           \
         zkc_t *zk = op_->a->b->zk;                                                                 \
+        op_->a->refs++;                                                                            \
         int rc_ = zk ? (call) : ZCONNECTIONLOSS;                                                   \
-        if (rc_ == 0)                                                                              \
-            op_->a->refs++;                                                                        \
-        else                                                                                       \
+        if (rc_ != 0) {                                                                            \
+            op_->a->refs--;                                                                        \
             zop_fail(op_, rc_);                                                                    \
+        }                                                                                          \
     } while (0)
 
 static void maybe_free(badm_t *a)
@@ -1102,9 +1104,8 @@ static int cmp_passign(const void *x, const void *y)
     return a->partition < b->partition ? -1 : a->partition > b->partition;
 }
 
-static void h_create_topics(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
+static void launch_create_topics(bsrv_ctx_t *ctx, const kp_request_t *req, badm_t *a)
 {
-    badm_t *a = arg;
     const kp_CreateTopicsRequest *rq = req->body;
     arena_t *ar = bsrv_ctx_arena(ctx);
     creq_t *r = creq_new(a, ctx, req, rq->Topics.n);
@@ -1241,9 +1242,8 @@ static void dt_exists(zop_t *z, const zkc_result_t *res)
     free(p);
 }
 
-static void h_delete_topics(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
+static void launch_delete_topics(bsrv_ctx_t *ctx, const kp_request_t *req, badm_t *a)
 {
-    badm_t *a = arg;
     const kp_DeleteTopicsRequest *rq = req->body;
     arena_t *ar = bsrv_ctx_arena(ctx);
     creq_t *r = creq_new(a, ctx, req, rq->TopicNames.n);
@@ -1515,9 +1515,8 @@ static void cp_deleting(zop_t *z, const zkc_result_t *res)
     ZISSUE(op, cp_reassign, zkc_exists(zk, ZKPATHS_REASSIGN, NULL, zop_cb, op));
 }
 
-static void h_create_partitions(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
+static void launch_create_partitions(bsrv_ctx_t *ctx, const kp_request_t *req, badm_t *a)
 {
-    badm_t *a = arg;
     const kp_CreatePartitionsRequest *rq = req->body;
     arena_t *ar = bsrv_ctx_arena(ctx);
     creq_t *r = creq_new(a, ctx, req, rq->Topics.n);
@@ -1562,6 +1561,101 @@ static void h_create_partitions(bsrv_ctx_t *ctx, const kp_request_t *req, void *
         free(p);
     }
     creq_launched(r);
+}
+
+
+/* ---- only the controller creates and deletes topics (KafkaApis: controller.isActive) ---- */
+
+typedef void (*launch_fn)(bsrv_ctx_t *ctx, const kp_request_t *req, badm_t *a);
+
+typedef struct cc_s {
+    zop_t z;
+    bsrv_ctx_t *ctx;
+    const kp_request_t *req;
+    launch_fn launch;
+} cc_t;
+
+/* Every topic of the request gets NOT_CONTROLLER. */
+static void answer_not_controller(badm_t *a, bsrv_ctx_t *ctx, const kp_request_t *req)
+{
+    int32_t n = 0;
+    const kp_str_t *name0 = NULL;
+    size_t stride = 0;
+    switch (req->hdr.api_key) {
+    case KP_CREATE_TOPICS: {
+        const kp_CreateTopicsRequest *rq = req->body;
+        n = rq->Topics.n;
+        name0 = n > 0 ? &rq->Topics.v[0].Name : NULL;
+        stride = sizeof rq->Topics.v[0];
+        break;
+    }
+    case KP_DELETE_TOPICS: {
+        const kp_DeleteTopicsRequest *rq = req->body;
+        n = rq->TopicNames.n;
+        name0 = n > 0 ? &rq->TopicNames.v[0] : NULL;
+        stride = sizeof rq->TopicNames.v[0];
+        break;
+    }
+    default: {
+        const kp_CreatePartitionsRequest *rq = req->body;
+        n = rq->Topics.n;
+        name0 = n > 0 ? &rq->Topics.v[0].Name : NULL;
+        stride = sizeof rq->Topics.v[0];
+        break;
+    }
+    }
+    creq_t *r = creq_new(a, ctx, req, n);
+    arena_t *ar = bsrv_ctx_arena(ctx);
+    for (size_t i = 0; i < r->n; i++) {
+        const kp_str_t *nm = (const kp_str_t *)((const char *)name0 + i * stride);
+        r->t[i].wire = *nm;
+        r->t[i].name = rstr(ar, *nm);
+        rt_set(&r->t[i], KERR_NOT_CONTROLLER, NULL);
+    }
+    creq_launched(r);
+}
+
+static void cc_done(zop_t *z, const zkc_result_t *res)
+{
+    cc_t *op = (cc_t *)z;
+    badm_t *a = op->z.a;
+    bsrv_ctx_t *ctx = op->ctx;
+    const kp_request_t *req = op->req;
+    launch_fn launch = op->launch;
+    free(op);
+    int32_t id = -1;
+    if (res && res->rc == ZOK &&
+        zkpaths_controller_decode(res->data, res->datalen > 0 ? (size_t)res->datalen : 0, &id) == 0 &&
+        id == a->b->id && !a->dead) {
+        launch(ctx, req, a);
+        return;
+    }
+    answer_not_controller(a, ctx, req);
+}
+
+static void controller_only(bsrv_ctx_t *ctx, const kp_request_t *req, badm_t *a, launch_fn launch)
+{
+    cc_t *op = xcalloc(1, sizeof *op);
+    op->z.a = a;
+    op->ctx = ctx;
+    op->req = req;
+    op->launch = launch;
+    ZISSUE(op, cc_done, zkc_get_data(zk, ZKPATHS_CONTROLLER, NULL, zop_cb, op));
+}
+
+static void h_create_topics(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
+{
+    controller_only(ctx, req, arg, launch_create_topics);
+}
+
+static void h_delete_topics(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
+{
+    controller_only(ctx, req, arg, launch_delete_topics);
+}
+
+static void h_create_partitions(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
+{
+    controller_only(ctx, req, arg, launch_create_partitions);
 }
 
 /* ---- DescribeConfigs ---- */
@@ -2020,7 +2114,7 @@ static void cn_done(zop_t *z, const zkc_result_t *res)
             }
             free(topic);
         }
-        if (res->stat && adm_chg_expired(res->stat->ctime, broker_now_ms()) && a->b->zk) {
+        if (res->stat && broker_now_ms() - res->stat->ctime > a->chg_expire_ms && a->b->zk) {
             LOG_D(SUB, "purging config change notification %s", op->path);
             zkc_delete(a->b->zk, op->path, -1, NULL, NULL);
         }
@@ -2110,6 +2204,7 @@ badm_t *badm_new(broker_t *b)
     badm_t *a = xcalloc(1, sizeof *a);
     a->b = b;
     a->chg_last = -1;
+    a->chg_expire_ms = ADM_CHG_EXPIRE_MS;
     a->pid_tail = &a->pid_head;
     char err[256];
     bcfg_src_t src = {.text = "zookeeper.connect=127.0.0.1:2181\n", .hostname = "localhost"};
@@ -2186,4 +2281,14 @@ void badm_session_renewed(badm_t *a)
         return;
     a->chg_busy = false;    /* the old handle's request, if any, is gone */
     chg_read(a);
+}
+
+int64_t badm_last_config_change(const badm_t *a)
+{
+    return a->chg_last;
+}
+
+void badm_set_config_change_expiry(badm_t *a, int64_t ms)
+{
+    a->chg_expire_ms = ms;
 }

@@ -51,5 +51,9 @@ void badm_create_topic(badm_t *a, const char *topic, int32_t partitions, int16_t
                        const char *const *config, size_t nconfig, badm_done_fn done, void *arg);
 /* The coordinator session was replaced: set the watches again. */
 void badm_session_renewed(badm_t *a);
+/* Sequence number of the last /config/changes notification processed, -1 if none (tests). */
+int64_t badm_last_config_change(const badm_t *a);
+/* How old a notification must be before it is deleted (Kafka: 15 minutes; tests shorten it). */
+void badm_set_config_change_expiry(badm_t *a, int64_t ms);
 
 #endif

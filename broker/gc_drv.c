@@ -17,6 +17,7 @@
 #define DEFAULT_STEP_BYTES ((size_t)4 << 20)
 #define READ_CHUNK_BYTES ((size_t)1 << 20)
 #define CREATE_WARN_EVERY_MS 30000
+#define CREATE_RETRY_MS 1000       /* after a failed creation, answer without retrying */
 
 /* Partition load states. */
 enum { LS_NONE = 0, LS_LOADING, LS_OWNED };
@@ -42,6 +43,7 @@ struct gcd_s {
     bool creating;
     int16_t last_create_error;
     int64_t last_create_warn;
+    int64_t create_retry_at;     /* no new attempt before this */
     /* loading, per partition */
     int32_t nparts;
     uint8_t *lstate;
@@ -154,8 +156,8 @@ static bool partition_exists(void *arg, kp_str_t topic, int32_t partition)
 {
     gcd_t *d = arg;
     char name[256];
-    if (topic.len <= 0 || (size_t)topic.len >= sizeof name)
-        return false;   /* Kafka's topic names are at most 249 characters */
+    if (topic.len <= 0 || (size_t)topic.len >= sizeof name || memchr(topic.p, '\0', (size_t)topic.len))
+        return false;   /* Kafka's topic names are at most 249 characters, never with a NUL */
     memcpy(name, topic.p, (size_t)topic.len);
     name[topic.len] = '\0';
     return partition >= 0 && d->env.partition_count(d->env.arg, name) > partition;
@@ -224,6 +226,7 @@ static void create_done(void *arg, int16_t error, const char *message)
         return;
     }
     int64_t now = now_ms(d);
+    d->create_retry_at = now + CREATE_RETRY_MS;
     if (error != d->last_create_error || d->last_create_warn < 0 || now - d->last_create_warn >= CREATE_WARN_EVERY_MS) {
         if (error == KERR_INVALID_REPLICATION_FACTOR)
             LOG_W(SUB, "cannot create %s with offsets.topic.replication.factor=%d: %s%s%s; consumer groups get "
@@ -243,7 +246,7 @@ static void create_done(void *arg, int16_t error, const char *message)
 /* Kafka's getOrCreateInternalTopic for __consumer_offsets. */
 static void ensure_offsets_topic(gcd_t *d)
 {
-    if (d->creating)
+    if (d->creating || now_ms(d) < d->create_retry_at)
         return;
     d->creating = true;
     char segment[32];
@@ -319,11 +322,10 @@ int gcd_request(gcd_t *d, void *ctx, const kp_request_t *req, int listener, cons
         return -1;
     }
     /* client id and "/ip" as Kafka shows them */
-    char client_id[512];
+    char cid_buf[256];
     kp_str_t cid = req->hdr.client_id;
     size_t cl = cid.len > 0 ? (size_t)cid.len : 0;
-    if (cl >= sizeof client_id)
-        cl = sizeof client_id - 1;
+    char *client_id = cl < sizeof cid_buf ? cid_buf : xmalloc(cl + 1);
     if (cl)
         memcpy(client_id, cid.p, cl);
     client_id[cl] = '\0';
@@ -351,6 +353,8 @@ int gcd_request(gcd_t *d, void *ctx, const kp_request_t *req, int listener, cons
     case KP_DELETE_GROUPS: group_delete(d->gc, &rq, req->body, now); break;
     default: break;
     }
+    if (client_id != cid_buf)
+        free(client_id);
     pump(d);
     return 0;
 }
@@ -362,8 +366,8 @@ static void load_finish(gcd_t *d, int32_t p, int64_t now)
     group_load_end(d->gc, p, now);
     d->lstate[p] = LS_OWNED;
     d->nloading--;
-    LOG_I(SUB, "loaded %s-%d in %lld ms (%zu groups in the coordinator)", OFFSETS_TOPIC, (int)p,
-          (long long)(now - d->lstarted[p]), group_count(d->gc));
+    LOG_I(SUB, "Finished loading offsets and group metadata from %s-%d in %lld milliseconds (%zu groups cached)",
+          OFFSETS_TOPIC, (int)p, (long long)(now - d->lstarted[p]), group_count(d->gc));
 }
 
 /* Reads up to *budget bytes of partition p's log into the coordinator; finishes the load at
@@ -448,7 +452,7 @@ void gcd_leadership(gcd_t *d, int32_t p, bool leader)
         d->lnext[p] = -1;
         d->lstarted[p] = now;
         d->nloading++;
-        LOG_I(SUB, "leader of %s-%d: loading its groups and offsets", OFFSETS_TOPIC, (int)p);
+        LOG_I(SUB, "Scheduling loading of offsets and group metadata from %s-%d", OFFSETS_TOPIC, (int)p);
         wake(d);
         return;
     }
@@ -458,7 +462,7 @@ void gcd_leadership(gcd_t *d, int32_t p, bool leader)
         d->nloading--;
     d->lstate[p] = LS_NONE;
     group_unload(d->gc, p, now);
-    LOG_I(SUB, "no longer leader of %s-%d: its groups are unloaded", OFFSETS_TOPIC, (int)p);
+    LOG_I(SUB, "Unloaded offsets and group metadata of %s-%d (no longer its leader)", OFFSETS_TOPIC, (int)p);
     pump(d);
 }
 

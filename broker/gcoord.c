@@ -13,6 +13,7 @@
 #include "broker/meta.h"
 #include "broker/offsets.h"
 #include "broker/replica.h"
+#include "broker/zkpaths.h"
 #include "common/alloc.h"
 #include "common/log.h"
 
@@ -140,6 +141,31 @@ static void on_leadership(void *arg, const char *topic, int32_t partition, bool 
 
 /* ---- life ---- */
 
+/* Kafka's GroupMetadataManager maps groups over the partitions __consumer_offsets has, and
+ * offsets.topic.num.partitions only when it does not exist yet. -1 if it does not (or cannot
+ * be read: the configured count then applies). Read once at start-up, as Kafka does. */
+static int32_t offsets_topic_partitions(broker_t *b)
+{
+    if (!b->zk)
+        return -1;
+    char *path = zkpaths_topic(OFFSETS_TOPIC);
+    zkc_reply_t rep;
+    memset(&rep, 0, sizeof rep);
+    int rc = zkc_sync_get_data(b->zk, path, NULL, &rep);
+    free(path);
+    int32_t n = -1;
+    zkpaths_topic_t t;
+    if (rc == ZOK && rep.data.len > 0 && zkpaths_topic_decode(rep.data.data, (size_t)rep.data.len, &t) == 0) {
+        n = t.n_parts > 0 && t.n_parts <= INT32_MAX ? (int32_t)t.n_parts : -1;
+        zkpaths_topic_free(&t);
+    } else if (rc != ZOK && rc != ZNONODE) {
+        LOG_W(SUB, "cannot read the partition count of %s (error %d): using offsets.topic.num.partitions",
+              OFFSETS_TOPIC, rc);
+    }
+    zkc_reply_free(&rep);
+    return n;
+}
+
 bgc_t *bgc_new(broker_t *b)
 {
     bgc_t *g = xcalloc(1, sizeof *g);
@@ -149,6 +175,12 @@ bgc_t *bgc_new(broker_t *b)
     gcd_config_t cfg;
     gcd_config_defaults(&cfg);
     bcfg_group_config(c, &cfg.group);
+    int32_t existing = offsets_topic_partitions(b);
+    if (existing > 0 && existing != cfg.group.num_partitions) {
+        LOG_W(SUB, "%s has %d partitions: groups are mapped over them (offsets.topic.num.partitions=%d "
+              "applies only when it is created)", OFFSETS_TOPIC, (int)existing, (int)cfg.group.num_partitions);
+        cfg.group.num_partitions = existing;
+    }
     cfg.group.seed = (uint64_t)broker_now_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)broker_mono_ms() ^
                      ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)g;
     cfg.replication_factor = (int16_t)c->offsets_topic_replication_factor;

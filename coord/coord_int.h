@@ -135,11 +135,14 @@ struct coord_s {
     bool serving;
     int leader;
     uint32_t epoch;
+    uint32_t disk_accepted;    /* what the acceptedEpoch / currentEpoch files hold */
+    uint32_t disk_current;
     bool ensemble;             /* more than one member configured */
     int64_t txns_since_snap;
     int64_t snap_threshold;
     int64_t last_container_check_ms;
     bool disk_error;           /* the last log sync failed */
+    bool in_after_events;      /* coord_after_events is running (it may run the loop) */
     /* stats */
     uint64_t packets_received, packets_sent;
     int64_t lat_min_us, lat_max_us, lat_sum_us, lat_n;
@@ -178,6 +181,9 @@ void conn_close(conn_t *conn);
 void coord_server_close_idle(coord_t *c, int64_t now_mono_ms);
 /* Frees closed connections; called at the end of every loop turn. */
 void coord_server_reap(coord_t *c);
+/* Writes the replies queued on client connections to their sockets now (without
+ * blocking); called before the loop blocks in an fsync. */
+void coord_server_flush(coord_t *c);
 /* Delivers a watch notification to a session's connection, if it has one. */
 void coord_notify(void *ctx, int64_t session_id, int32_t type, const char *path);
 /* A write of conn's session has been applied: it answers the first pending write of the

@@ -70,6 +70,18 @@ static int read_epoch_file(const char *dir, const char *name, uint32_t *out)
     return 0;
 }
 
+static int fsync_dir(const char *dir)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (dfd < 0)
+        return -1;
+    int rc = fsync(dfd);
+    close(dfd);
+    return rc;
+}
+
+/* Replaces dir/name with the epoch (write a temporary file, fsync, rename). The
+ * directory is not synced here: the caller does it once for the files it wrote. */
 static int write_epoch_file(const char *dir, const char *name, uint32_t epoch)
 {
     char path[4096], tmp[4200];
@@ -84,14 +96,29 @@ static int write_epoch_file(const char *dir, const char *name, uint32_t epoch)
     close(fd);
     if (rc == 0)
         rc = rename(tmp, path);
-    if (rc == 0) {
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-    }
     return rc;
+}
+
+/* Makes the epoch files hold accepted / current: only the files whose value changes
+ * are written, then the directory is synced once (a failover writes each file once
+ * per member, and every fsync there is on the path to the first write). */
+static int persist_epochs(coord_t *c, uint32_t accepted, uint32_t current)
+{
+    const char *dir = c->cfg->data_dir;
+    bool wrote = false;
+    if (accepted != c->disk_accepted) {
+        if (write_epoch_file(dir, "acceptedEpoch", accepted))
+            return -1;
+        c->disk_accepted = accepted;
+        wrote = true;
+    }
+    if (current != c->disk_current) {
+        if (write_epoch_file(dir, "currentEpoch", current))
+            return -1;
+        c->disk_current = current;
+        wrote = true;
+    }
+    return wrote ? fsync_dir(dir) : 0;
 }
 
 static int mkdir_p(const char *path)
@@ -790,8 +817,7 @@ static int drive(coord_t *c, char *err, size_t errlen)
     zab_ready_t rd;
     while (zab_ready(c->zab, &rd)) {
         if (rd.epochs_changed) {
-            if (write_epoch_file(c->cfg->data_dir, "acceptedEpoch", rd.accepted_epoch) ||
-                write_epoch_file(c->cfg->data_dir, "currentEpoch", rd.current_epoch)) {
+            if (persist_epochs(c, rd.accepted_epoch, rd.current_epoch)) {
                 snprintf(err, errlen, "cannot write the epoch files in %s: %s", c->cfg->data_dir, strerror(errno));
                 zab_advance(c->zab);
                 return -1;
@@ -929,10 +955,37 @@ static void fail_unlogged(coord_t *c)
     prep_reset(c->prep);
 }
 
+/* Writes queued peer messages and client replies to their sockets now. */
+static void flush_output(coord_t *c)
+{
+    if (c->net)
+        peer_net_flush(c->net);
+    coord_server_flush(c);
+}
+
 void coord_after_events(coord_t *c)
 {
+    if (c->in_after_events) {
+        /* called from an event handler run by the peek below: the outer call syncs */
+        drive_or_die(c);
+        return;
+    }
+    c->in_after_events = true;
     drive_or_die(c);
     if (txnlog_has_pending(c->log)) {
+        /* Before blocking in the fsync: proposals, acks, forwarded requests and replies
+         * of applied txns leave now, so peers and clients work while we wait (the
+         * leader's proposals reach the followers, which log them in parallel). None
+         * of them depends on what this fsync makes durable. */
+        flush_output(c);
+        /* Group commit without waiting: whatever arrived while this turn was being
+         * processed (more writes, proposals, acks) is taken in now and made durable
+         * by the same fsync. The loop does not block here. */
+        if (c->ensemble) {
+            event_base_loop(c->base, EVLOOP_NONBLOCK);
+            drive_or_die(c);
+            flush_output(c);
+        }
         char err[512];
         if (txnlog_sync(c->log, err, sizeof err)) {
             if (c->ensemble)
@@ -954,6 +1007,9 @@ void coord_after_events(coord_t *c)
             zab_persisted(c->zab, txnlog_durable_zxid(c->log));
         }
         drive_or_die(c);
+        /* what the sync released (acks, commits, replies) leaves now, not after
+         * another trip through the event loop */
+        flush_output(c);
     }
     if (c->serving && c->txns_since_snap >= c->snap_threshold) {
         coord_snapshot(c);
@@ -962,6 +1018,7 @@ void coord_after_events(coord_t *c)
         int64_t half = c->cfg->snap_count / 2;
         c->snap_threshold = half + (half > 0 ? random() % (half + 1) : 0);
     }
+    c->in_after_events = false;
 }
 
 int coord_snapshot(coord_t *c)
@@ -1169,6 +1226,8 @@ int coord_node_open(coord_t *c, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read acceptedEpoch/currentEpoch in %s", cfg->data_dir);
         return -1;
     }
+    c->disk_accepted = accepted;   /* 0: missing (read back as 0 too) */
+    c->disk_current = current;
     /* A data directory written before epochs were recorded: its log names the epoch. */
     if (current < ZXID_EPOCH(last))
         current = ZXID_EPOCH(last);

@@ -24,6 +24,7 @@
 #define TABLE_AFTER_MS 3000   /* the start-up table waits at most this long for first attempts */
 #define HELLO_LEN 16
 #define HELLO_TIMEOUT_S 10    /* an incoming link must say hello within this */
+#define SCRATCH_KEEP (1u << 20) /* peer_net_send keeps its framing buffer up to this size */
 
 typedef enum { OUT_DOWN, OUT_CONNECTING, OUT_UP } out_state_t;
 
@@ -66,6 +67,7 @@ struct peer_net_s {
     in_link_t *links;
     struct event *table_ev;
     bool table_logged;
+    buf_t scratch;           /* framing buffer of peer_net_send */
 };
 
 /* ---------------------------------------------------------------- framing */
@@ -294,12 +296,33 @@ int peer_net_send(peer_net_t *pn, const zab_msg_t *msg)
         out_down(p);
         return -1;
     }
-    buf_t b = BUF_INIT;
-    peer_frame_msg(&b, msg);
-    bufferevent_write(p->out, b.data, b.len);
-    buf_free(&b);
+    buf_t *b = &pn->scratch;   /* reused: no allocation per message */
+    b->len = 0;
+    peer_frame_msg(b, msg);
+    bufferevent_write(p->out, b->data, b->len);
+    if (b->cap > SCRATCH_KEEP)
+        buf_free(b);              /* a snapshot went out: do not keep its size */
     p->sent_msgs++;
     return 0;
+}
+
+void peer_net_flush(peer_net_t *pn)
+{
+    for (int i = 0; i < pn->npeers; i++) {
+        peer_t *p = &pn->peers[i];
+        if (p->self || p->state != OUT_UP || !p->out)
+            continue;
+        struct evbuffer *out = bufferevent_get_output(p->out);
+        if (!evbuffer_get_length(out))
+            continue;
+        /* A socket bufferevent freezes the start of its output (only its own write
+         * callback drains it); we do what that callback does, once, without blocking.
+         * Whatever does not fit in the socket stays queued for the callback; an error
+         * shows up there too. */
+        evbuffer_unfreeze(out, 1);
+        evbuffer_write(out, bufferevent_getfd(p->out));
+        evbuffer_freeze(out, 1);
+    }
 }
 
 bool peer_net_connected(const peer_net_t *pn, int id)
@@ -550,6 +573,7 @@ void peer_net_free(peer_net_t *pn)
     }
     if (pn->table_ev)
         event_free(pn->table_ev);
+    buf_free(&pn->scratch);
     free(pn->peers);
     free(pn);
 }

@@ -73,6 +73,10 @@ void peer_net_free(peer_net_t *pn);
 /* Queues msg for peer msg->to. Returns 0 if queued, -1 if dropped (link down, unknown
  * peer, or the link was reset because its output was full). */
 int peer_net_send(peer_net_t *pn, const zab_msg_t *msg);
+/* Writes what is queued on every outgoing link to its socket now, as far as the socket
+ * takes it without blocking (the rest goes out from the event loop as usual). The
+ * driver calls it before it blocks in an fsync, so peers work meanwhile. */
+void peer_net_flush(peer_net_t *pn);
 /* True when the outgoing link to id is up. */
 bool peer_net_connected(const peer_net_t *pn, int id);
 /* Appends the reachability table (one line per peer) to out. */

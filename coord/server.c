@@ -650,6 +650,23 @@ void coord_server_reap(coord_t *c)
     c->nclosed = 0;
 }
 
+void coord_server_flush(coord_t *c)
+{
+    for (conn_t *conn = c->conns; conn; conn = conn->next) {
+        /* a closing connection waits for its write callback (on_write_done), which
+         * only runs when that callback itself drains the output: leave it alone */
+        if (conn->state == CONN_CLOSING || !conn->bev)
+            continue;
+        struct evbuffer *out = bufferevent_get_output(conn->bev);
+        if (!evbuffer_get_length(out))
+            continue;
+        /* as peer_net_flush: the socket bufferevent keeps the start of its output frozen */
+        evbuffer_unfreeze(out, 1);
+        evbuffer_write(out, bufferevent_getfd(conn->bev));
+        evbuffer_freeze(out, 1);
+    }
+}
+
 static void on_write_done(struct bufferevent *bev, void *arg)
 {
     conn_t *conn = arg;

@@ -256,6 +256,7 @@ typedef struct peer_s {
     bool has_oo;          /* it reported FOLLOWING/LEADING */
     int oo_state;
     int oo_leader;
+    bool down;            /* the driver saw our link with it break and nothing came since */
     lsess_t s;            /* when we lead */
 } peer_t;
 
@@ -309,6 +310,8 @@ struct zab_s {
     int64_t follow_tick;
     int64_t last_leader_tick;
     int64_t followerinfo_tick;
+    int64_t fi_next_ms;   /* resend FOLLOWERINFO at (ms) while connecting ... */
+    int64_t fi_wait_ms;   /* ... after this long (elect_ms, doubling up to tick_ms) */
     int promised_to;      /* leader our accepted_epoch was promised to in this run */
     int64_t leader_commit;
     int64_t newleader_zxid;
@@ -596,6 +599,13 @@ static void decide(zab_t *z, int leader)
         become_leading(z);
     else
         become_learner(z, leader);
+    /* Announce the outcome to every peer not known to be down: one still looking
+     * (an observer in particular, which only learns from such reports) can join at
+     * once, and a learner whose FOLLOWERINFO reached the leader while it was still
+     * looking sends it again at once instead of waiting for its retry. */
+    for (int i = 0; i < z->npeers; i++)
+        if (!z->peers[i].down)
+            send_vote(z, z->peers[i].id);
 }
 
 static int tally_count(const zab_t *z)
@@ -609,8 +619,22 @@ static int tally_count(const zab_t *z)
     return n;
 }
 
-/* A majority agrees on our proposal: decide at once when every voter has, else after
- * waiting elect_ms for a better vote (ZooKeeper's finalizeWait). */
+/* Voters that may still send a vote: this one and every voter whose link the driver
+ * has not seen break (zab_peer_down) since it last heard from it. */
+static int live_voters(const zab_t *z)
+{
+    int n = 1;
+    for (int i = 0; i < z->npeers; i++)
+        if (z->peers[i].voter && !z->peers[i].down)
+            n++;
+    return n;
+}
+
+/* A majority agrees on our proposal: decide at once when every voter has -- or every
+ * voter that is not known to be down (a killed leader cannot send a better vote) --,
+ * else after waiting elect_ms for a better vote (ZooKeeper's finalizeWait). Deciding
+ * early is only ever a question of liveness: a leader that finds a voter ahead of
+ * itself in discovery gives up. */
 static void tally(zab_t *z)
 {
     if (z->role != ZAB_LOOKING || z->observer)
@@ -620,7 +644,8 @@ static void tally(zab_t *z)
         z->decide_at = -1;
         return;
     }
-    if (n == z->cfg.nvoters)
+    const peer_t *lp = peer_by_id(z, z->proposal.leader);
+    if (n == z->cfg.nvoters || (n >= live_voters(z) && !(lp && lp->down)))
         decide(z, z->proposal.leader);
     else if (z->decide_at < 0)
         z->decide_at = z->now + z->cfg.elect_ms;
@@ -648,11 +673,16 @@ static void check_established_leader(zab_t *z)
     }
 }
 
+static void send_followerinfo(zab_t *z);
+
 static void on_vote(zab_t *z, peer_t *p, const zab_msg_t *m)
 {
     if (z->role != ZAB_LOOKING) {
         if (m->state == ZAB_LOOKING)
             send_vote(z, p->id);   /* tell it whom we follow */
+        else if (is_learner(z) && z->fphase == F_CONNECTING && p->id == z->leader && m->state == ZAB_LEADING &&
+                 m->leader == z->leader)
+            send_followerinfo(z);  /* it leads now: our FOLLOWERINFO may have come too early */
         return;
     }
     if (m->state == ZAB_LOOKING) {
@@ -1159,6 +1189,9 @@ static void send_followerinfo(zab_t *z)
     m->zxid = z->appended;
     m->flags = z->observer ? ZAB_MF_OBSERVER : 0;
     z->followerinfo_tick = z->tick;
+    z->fi_next_ms = z->now + z->fi_wait_ms;
+    if (z->fi_wait_ms < z->cfg.tick_ms)
+        z->fi_wait_ms *= 2;
 }
 
 static void become_learner(zab_t *z, int leader)
@@ -1175,6 +1208,7 @@ static void become_learner(zab_t *z, int leader)
     z->newleader_zxid = 0;
     z->last_acked = 0;
     z->pend.role_changed = true;
+    z->fi_wait_ms = z->cfg.elect_ms;
     send_followerinfo(z);
 }
 
@@ -1550,6 +1584,7 @@ int zab_step(zab_t *z, const zab_msg_t *m)
     peer_t *p = peer_by_id(z, m->from);
     if (!p)
         return -1;
+    p->down = false;
     start(z);
     switch (m->type) {
     case ZAB_MSG_VOTE:
@@ -1593,6 +1628,8 @@ void zab_tick(zab_t *z, int64_t now_ms)
             z->next_tick_ms = z->now + z->cfg.tick_ms;
         on_tick(z);
     }
+    if (is_learner(z) && z->fphase == F_CONNECTING && z->now >= z->fi_next_ms)
+        send_followerinfo(z);   /* no answer yet: a fresh session (the last one may be lost) */
     if (z->role == ZAB_LOOKING) {
         if (z->decide_at >= 0 && z->now >= z->decide_at) {
             z->decide_at = -1;
@@ -1624,9 +1661,15 @@ void zab_persisted(zab_t *z, int64_t zxid)
 
 void zab_peer_down(zab_t *z, int id)
 {
+    peer_t *p = peer_by_id(z, id);
+    if (!p)
+        return;
+    p->down = true;
     if (is_learner(z) && z->leader == id) {
         trace(z, "link to leader %d down", id);
         become_looking(z);
+    } else if (z->role == ZAB_LOOKING && z->started) {
+        tally(z);   /* one vote fewer to wait for */
     }
 }
 

@@ -32,10 +32,16 @@
  *
  * Protocol (ZooKeeper's Zab phases):
  *   election     voters exchange VOTEs (fast leader election): highest (current epoch,
- *                last zxid, server id) wins once a majority agrees; a server that finds
- *                an established leader (a majority reports it) follows it. Observers
- *                never vote; they ask the voters whom to follow.
- *   discovery    learners send FOLLOWERINFO(accepted epoch); with a majority the leader
+ *                last zxid, server id) wins once a majority agrees -- at once when every
+ *                voter not known to be down (zab_peer_down) agrees, else after elect_ms
+ *                (ZooKeeper's finalize wait); a server that finds an established leader
+ *                (a majority reports it) follows it. Observers never vote; they ask the
+ *                voters whom to follow. A server that decides tells every peer (a VOTE
+ *                with its new state), so observers and late voters join at once.
+ *   discovery    learners send FOLLOWERINFO(accepted epoch) -- again after elect_ms,
+ *                doubling up to tick_ms, while unanswered, and at once when the leader
+ *                announces that it leads (it dropped one that came too early); with a
+ *                majority the leader
  *                picks epoch = max + 1 (LEADERINFO); learners promise it durably
  *                (ACKEPOCH with their current epoch and last zxid). A leader that finds
  *                a voter ahead of itself gives up.
@@ -203,7 +209,8 @@ void zab_persisted(zab_t *z, int64_t zxid);
 void zab_log_floor(zab_t *z, int64_t zxid);
 /* The driver's connection to peer id broke: messages to or from it may have been lost.
  * A learner whose leader that is goes back to LOOKING at once (as a ZooKeeper follower
- * whose leader socket closes) instead of waiting syncLimit ticks. Otherwise a no-op. */
+ * whose leader socket closes) instead of waiting syncLimit ticks. The peer counts as
+ * down until a message from it arrives: an election does not wait for its vote. */
 void zab_peer_down(zab_t *z, int id);
 
 /* Leader: assigns the zxid for a new proposal. Returns -1 if not serving as leader, if

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <regex.h>
 
 #include "common/buf.h"
 #include "broker/zkpaths.h"
@@ -95,7 +96,8 @@ typedef struct ktool_zk_s {
     struct zkc_s *zk;
 } ktool_zk_t;
 
-/* Connects (session timeout 30 s; waits up to timeout_ms for the connection). On failure
+/* Connects (session timeout 30 s; waits up to timeout_ms for the connection, or
+ * $GREGOR_ZK_CONNECT_TIMEOUT_MS when set). On failure
  * prints Kafka's ZooKeeperClientTimeoutException line plus what to check, and returns -1. */
 int ktool_zk_open(ktool_zk_t *z, const char *connect, int timeout_ms);
 /* Closes the session and frees everything. Safe on a zeroed struct. */
@@ -155,5 +157,26 @@ int ktool_groups_main(int argc, char **argv);
 
 /* topics --bootstrap-server (librdkafka admin API); in ktool_topics_admin.c. */
 int ktool_topics_admin(const ktool_opts_t *o);
+
+/* ---- kafka-topics helpers shared by both modes (ktool_topics.c) ---- */
+
+/* Prints "Error while executing topic command : <msg>" on stdout; returns 1. */
+int ktool_topic_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* --topic as Kafka's Whitelist: ',' = '|', full-match regex; NULL topic matches all. */
+typedef struct ktool_tfilter_s {
+    bool any;
+    regex_t re;
+} ktool_tfilter_t;
+int ktool_tfilter_init(ktool_tfilter_t *f, const char *topic);   /* -1 after printing */
+bool ktool_tfilter_match(const ktool_tfilter_t *f, const char *topic, bool exclude_internal);
+void ktool_tfilter_free(ktool_tfilter_t *f);
+/* --config k=v values into c, validated (LogConfig.validate). 0, or 1 after printing. */
+int ktool_topic_parse_configs(const ktool_opts_t *o, zkpaths_config_t *c);
+/* --replica-assignment "0:1,1:2" into per-partition lists (heap; ktool_ilists_free). 0 or 1
+ * after printing. */
+int ktool_parse_replica_assignment(const char *s, zkpaths_ilist_t **out, size_t *n);
+void ktool_ilists_free(zkpaths_ilist_t *l, size_t n);
+/* "1,2,3" (heap string). */
+char *ktool_ilist_str(const zkpaths_ilist_t *l);
 
 #endif

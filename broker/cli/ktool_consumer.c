@@ -166,10 +166,6 @@ int ktool_consumer_main(int argc, char **argv)
         rc = ktool_usage_die(&o, "The partition is required when offset is specified.");
         goto out;
     }
-    if (ktool_has(&o, "group") && ktool_has(&o, "partition")) {
-        rc = ktool_usage_die(&o, "Options group and partition cannot be specified together.");
-        goto out;
-    }
     const char *fmtc = ktool_val(&o, "formatter");
     if (fmtc && strcmp(fmtc, "kafka.tools.DefaultMessageFormatter")) {
         rc = ktool_usage_die(&o, "Only kafka.tools.DefaultMessageFormatter is supported (got %s)", fmtc);
@@ -254,6 +250,7 @@ int ktool_consumer_main(int argc, char **argv)
         (iso && ktool_rk_set(conf, "isolation.level", iso) < 0) ||
         /* the Java consumer's defaults (librdkafka's 45 s session is above older brokers' maximum) */
         ktool_rk_set(conf, "session.timeout.ms", "10000") < 0 ||
+        ktool_rk_set(conf, "allow.auto.create.topics", "true") < 0 ||
         ktool_rk_set(conf, "heartbeat.interval.ms", "3000") < 0 ||
         ktool_rk_set(conf, "enable.partition.eof", "false") < 0) {
         rd_kafka_conf_destroy(conf);
@@ -280,12 +277,29 @@ int ktool_consumer_main(int argc, char **argv)
             goto out;
         }
     }
+    char cid[300];
+    snprintf(cid, sizeof cid, "consumer-%s-1", group);
+    ktool_rk_default_client_id(conf, cid);
+    char acv[16] = "true";
+    size_t acn = sizeof acv;
+    rd_kafka_conf_get(conf, "allow.auto.create.topics", acv, &acn);
+    bool auto_create = !strcmp(acv, "true");
     rk = ktool_rk_new(RD_KAFKA_CONSUMER, conf);
     if (!rk) {
         rc = 1;
         goto out;
     }
     rd_kafka_poll_set_consumer(rk);
+    if (ktool_has(&o, "topic") && auto_create) {
+        /* The Java consumer's Metadata lets the broker auto-create the topic; librdkafka's
+         * group join does not (whatever allow.auto.create.topics says), so ask once here. */
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, ktool_val(&o, "topic"), NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        if (rkt && rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            rd_kafka_metadata_destroy(md);
+        if (rkt)
+            rd_kafka_topic_destroy(rkt);
+    }
     rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(1);
     rd_kafka_resp_err_t e;
     if (partition >= 0) {

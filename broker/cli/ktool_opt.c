@@ -65,9 +65,12 @@ int ktool_opts_parse(ktool_opts_t *o, const ktool_optdef_t *defs, size_t ndefs, 
         bool amb;
         ssize_t d = find_def(o, name, len, &amb);
         if (d < 0) {
-            fprintf(stderr, "Exception in thread \"main\" joptsimple.%s: %.*s %s\n",
-                    amb ? "UnrecognizedOptionException" : "UnrecognizedOptionException", (int)len, name,
-                    amb ? "is not a recognized option (ambiguous)" : "is not a recognized option");
+            if (amb)
+                fprintf(stderr, "Exception in thread \"main\" joptsimple.OptionException: Option '%.*s' is "
+                                "ambiguous\n", (int)len, name);
+            else
+                fprintf(stderr, "Exception in thread \"main\" joptsimple.UnrecognizedOptionException: %.*s is "
+                                "not a recognized option\n", (int)len, name);
             return -1;
         }
         o->count[d]++;

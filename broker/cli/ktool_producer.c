@@ -208,7 +208,8 @@ int ktool_producer_main(int argc, char **argv)
         {"retry.backoff.ms", backoff ? backoff : "100"},
         {"batch.num.messages", batch ? batch : "200"},
         {"topic.metadata.refresh.interval.ms", mexp ? mexp : "300000"},
-        {"partitioner", "murmur2_random"},   /* the Java producer's partitioner: same key, same partition */
+        {"partitioner", "murmur2_random"},
+        {"message.timeout.ms", "120000"},   /* the Java producer's delivery.timeout.ms */   /* the Java producer's partitioner: same key, same partition */
     };
     if (ktool_has(&o, "sync"))
         own[2].v = "0";
@@ -237,6 +238,7 @@ int ktool_producer_main(int argc, char **argv)
             goto out;
         }
     }
+    ktool_rk_default_client_id(conf, "console-producer");
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_opaque(conf, &st);
     rk = ktool_rk_new(RD_KAFKA_PRODUCER, conf);
@@ -244,8 +246,13 @@ int ktool_producer_main(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    /* no SA_RESTART: Ctrl-C must interrupt a read from the terminal */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     bool tty = isatty(0);
     bool sync = ktool_has(&o, "sync");
     char *line = NULL;

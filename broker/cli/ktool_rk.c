@@ -17,6 +17,9 @@ static const char *const java_only[] = {
     "retry.backoff.ms", "reconnect.backoff.max.ms", "default.api.timeout.ms", NULL,
 };
 
+/* The bootstrap list of the last client made, for progress messages. */
+static char g_bootstrap[512];
+
 static void rk_logger(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
@@ -27,7 +30,36 @@ static void rk_logger(const rd_kafka_t *rk, int level, const char *fac, const ch
     char ts[64];
     strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", &tm);
     const char *lvl = level <= 3 ? "ERROR" : level <= 4 ? "WARN" : "INFO";
+    /* a broker that cannot be reached: the Java clients' words, which say what to check */
+    if (!strncmp(buf, "[thrd:", 6) && strstr(buf, "]: "))
+        buf = strstr(buf, "]: ") + 3;
+    if (strstr(buf, "brokers are down"))
+        return;   /* follows the per-broker warning; the Java clients have no such line */
+    const char *refused = strstr(buf, "Connection refused");
+    const char *sep = strstr(buf, ": ");
+    if (refused && sep) {
+        char node[256];
+        size_t n = (size_t)(sep - buf) < sizeof node - 1 ? (size_t)(sep - buf) : sizeof node - 1;
+        memcpy(node, buf, n);
+        node[n] = 0;
+        char *slash = strchr(node, '/');
+        if (slash)
+            *slash = 0;
+        fprintf(stderr, "[%s,%03d] WARN Connection to node -1 (%s) could not be established. Broker may not be "
+                        "available. (org.apache.kafka.clients.NetworkClient)\n", ts, (int)(tv.tv_usec / 1000), node);
+        return;
+    }
     fprintf(stderr, "[%s,%03d] %s [%s] %s (librdkafka)\n", ts, (int)(tv.tv_usec / 1000), lvl, fac, buf);
+}
+
+/* Errors are logged by rk_logger already (transport failures as the Java clients word them);
+ * only fatal ones need saying again. */
+static void rk_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL)
+        fprintf(stderr, "ERROR %s: %s\n", ktool_rk_exception((rd_kafka_resp_err_t)err), reason);
 }
 
 int ktool_rk_set(void *conf, const char *k, const char *v)
@@ -53,6 +85,7 @@ void *ktool_rk_conf(const char *bootstrap, const char *file, char **kvs, size_t 
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set_log_cb(conf, rk_logger);
+    rd_kafka_conf_set_error_cb(conf, rk_error_cb);
     char err[512];
     /* quieter and Java-like: no ApiVersion fallback noise, errors once */
     rd_kafka_conf_set(conf, "log.connection.close", "false", err, sizeof err);
@@ -90,6 +123,8 @@ void *ktool_rk_conf(const char *bootstrap, const char *file, char **kvs, size_t 
             return NULL;
         }
     }
+    if (bootstrap)
+        snprintf(g_bootstrap, sizeof g_bootstrap, "%s", bootstrap);
     if (bootstrap && ktool_rk_set(conf, "bootstrap.servers", bootstrap) < 0) {
         rd_kafka_conf_destroy(conf);
         return NULL;
@@ -128,9 +163,36 @@ rd_kafka_AdminOptions_t *ktool_rk_admin_opts(rd_kafka_t *rk, rd_kafka_admin_op_t
     return o;
 }
 
+/* After this long without an answer a tool says what it is waiting for. */
+#define KTOOL_RK_PROGRESS_MS 3000
+
+static void say_waiting(int remaining_ms)
+{
+    fprintf(stderr, "Waiting for the broker%s%s to answer (up to %d s more)...\n", g_bootstrap[0] ? " at " : "s",
+            g_bootstrap, (remaining_ms + 999) / 1000);
+}
+
 rd_kafka_event_t *ktool_rk_wait(rd_kafka_queue_t *q, int timeout_ms)
 {
-    return rd_kafka_queue_poll(q, timeout_ms + 5000);
+    int total = timeout_ms + 5000;
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, KTOOL_RK_PROGRESS_MS);
+    if (ev || total <= KTOOL_RK_PROGRESS_MS)
+        return ev;
+    say_waiting(total - KTOOL_RK_PROGRESS_MS);
+    return rd_kafka_queue_poll(q, total - KTOOL_RK_PROGRESS_MS);
+}
+
+rd_kafka_resp_err_t ktool_rk_metadata(rd_kafka_t *rk, int all, rd_kafka_topic_t *rkt,
+                                      const struct rd_kafka_metadata **md, int timeout_ms)
+{
+    int first = timeout_ms > KTOOL_RK_PROGRESS_MS ? KTOOL_RK_PROGRESS_MS : timeout_ms;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, all, rkt, md, first);
+    if (e != RD_KAFKA_RESP_ERR__TIMED_OUT && e != RD_KAFKA_RESP_ERR__TRANSPORT)
+        return e;
+    if (timeout_ms <= first)
+        return e;
+    say_waiting(timeout_ms - first);
+    return rd_kafka_metadata(rk, all, rkt, md, timeout_ms - first);
 }
 
 const char *ktool_rk_exception(rd_kafka_resp_err_t err)
@@ -166,4 +228,14 @@ void ktool_rk_destroy(rd_kafka_t *rk)
 {
     if (rk)
         rd_kafka_destroy(rk);
+}
+
+void ktool_rk_default_client_id(rd_kafka_conf_t *conf, const char *id)
+{
+    char cur[256];
+    size_t n = sizeof cur;
+    if (rd_kafka_conf_get(conf, "client.id", cur, &n) == RD_KAFKA_CONF_OK && strcmp(cur, "rdkafka"))
+        return;
+    char err[256];
+    rd_kafka_conf_set(conf, "client.id", id, err, sizeof err);
 }

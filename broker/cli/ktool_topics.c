@@ -79,8 +79,7 @@ static const ktool_optdef_t topic_opts[] = {
 
 #define TOPIC_HEADER "This tool helps to create, delete, describe, or change a topic."
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
+int ktool_topic_fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -113,9 +112,6 @@ static int check_args(const ktool_opts_t *o, int argc)
     if (!ktool_has(o, "list") && !ktool_has(o, "describe") && ktool_require(o, (const char *[]){"topic", NULL}))
         return 1;
     if (ktool_has(o, "describe") && ktool_has(o, "if-exists") && ktool_require(o, (const char *[]){"topic", NULL}))
-        return 1;
-    if (ktool_has(o, "create") && !ktool_has(o, "replica-assignment") && ktool_has(o, "zookeeper") &&
-        ktool_require(o, (const char *[]){"partitions", "replication-factor", NULL}))
         return 1;
     if (ktool_has(o, "bootstrap-server") && ktool_has(o, "alter")) {
         if (ktool_has(o, "config")) {
@@ -158,12 +154,7 @@ static int check_args(const ktool_opts_t *o, int argc)
 /* ---- shared helpers ---- */
 
 /* Whitelist(regex): ',' means '|', blanks and surrounding quotes dropped; full match. */
-typedef struct tfilter_s {
-    bool any;
-    regex_t re;
-} tfilter_t;
-
-static int tfilter_init(tfilter_t *f, const char *topic)
+int ktool_tfilter_init(ktool_tfilter_t *f, const char *topic)
 {
     memset(f, 0, sizeof *f);
     if (!topic) {
@@ -188,20 +179,20 @@ static int tfilter_init(tfilter_t *f, const char *topic)
     int rc = regcomp(&f->re, buf_cstr(&b), REG_EXTENDED | REG_NOSUB);
     buf_free(&b);
     if (rc != 0) {
-        fail("%s is an invalid regex.", topic);
+        ktool_topic_fail("%s is an invalid regex.", topic);
         return -1;
     }
     return 0;
 }
 
-static bool tfilter_match(const tfilter_t *f, const char *topic, bool exclude_internal)
+bool ktool_tfilter_match(const ktool_tfilter_t *f, const char *topic, bool exclude_internal)
 {
     if (exclude_internal && ktool_topic_internal(topic))
         return false;
     return f->any || regexec(&f->re, topic, 0, NULL, 0) == 0;
 }
 
-static void tfilter_free(tfilter_t *f)
+void ktool_tfilter_free(ktool_tfilter_t *f)
 {
     if (!f->any)
         regfree(&f->re);
@@ -209,7 +200,7 @@ static void tfilter_free(tfilter_t *f)
 
 /* --config k=v list into a config (validated as LogConfig.validate). Returns 0, or 1 after
  * printing the error. */
-static int parse_configs(const ktool_opts_t *o, zkpaths_config_t *c)
+int ktool_topic_parse_configs(const ktool_opts_t *o, zkpaths_config_t *c)
 {
     memset(c, 0, sizeof *c);
     size_t n;
@@ -217,7 +208,7 @@ static int parse_configs(const ktool_opts_t *o, zkpaths_config_t *c)
     for (size_t i = 0; i < n; i++) {
         char *k, *v;
         if (ktool_split_kv(kvs[i], &k, &v) < 0)
-            return fail("requirement failed: Invalid topic config: all configs to be added must be in the "
+            return ktool_topic_fail("requirement failed: Invalid topic config: all configs to be added must be in the "
                         "format \"key=val\".");
         zkpaths_config_set(c, k, v);
         free(k);
@@ -226,7 +217,7 @@ static int parse_configs(const ktool_opts_t *o, zkpaths_config_t *c)
     for (size_t i = 0; i < c->n; i++) {
         char why[512];
         if (ktool_topic_config_validate(c->v[i].key, c->v[i].value, why, sizeof why) < 0)
-            return fail("%s", why);
+            return ktool_topic_fail("%s", why);
     }
     const char *mfv = zkpaths_config_get(c, "message.format.version");
     if (mfv)
@@ -237,7 +228,7 @@ static int parse_configs(const ktool_opts_t *o, zkpaths_config_t *c)
 }
 
 /* "0:1,1:2" -> per-partition replica lists. Returns 0, or 1 after printing the error. */
-static int parse_replica_assignment(const char *s, zkpaths_ilist_t **out, size_t *n)
+int ktool_parse_replica_assignment(const char *s, zkpaths_ilist_t **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -251,7 +242,7 @@ static int parse_replica_assignment(const char *s, zkpaths_ilist_t **out, size_t
     size_t i = 0;
     for (; i < np; i++) {
         if (!part) {
-            rc = fail("For input string: \"\"");
+            rc = ktool_topic_fail("For input string: \"\"");
             break;
         }
         char *save2 = NULL;
@@ -263,11 +254,11 @@ static int parse_replica_assignment(const char *s, zkpaths_ilist_t **out, size_t
                 b[--bl] = 0;
             int64_t id;
             if (ktool_long_arg(b, &id) < 0 || id < INT32_MIN || id > INT32_MAX) {
-                rc = fail("For input string: \"%s\"", b);
+                rc = ktool_topic_fail("For input string: \"%s\"", b);
                 break;
             }
             if (zkpaths_ilist_has(&l[i], (int32_t)id)) {
-                rc = fail("Partition replica lists may not contain duplicate entries: %lld", (long long)id);
+                rc = ktool_topic_fail("Partition replica lists may not contain duplicate entries: %lld", (long long)id);
                 break;
             }
             l[i].v = xrealloc(l[i].v, (l[i].n + 1) * sizeof(int32_t));
@@ -279,7 +270,7 @@ static int parse_replica_assignment(const char *s, zkpaths_ilist_t **out, size_t
             buf_t b = BUF_INIT;
             for (size_t j = 0; j < l[i].n; j++)
                 buf_printf(&b, "%s%d", j ? "," : "", l[i].v[j]);
-            rc = fail("Partition %zu has different replication factor: %s", i, buf_cstr(&b));
+            rc = ktool_topic_fail("Partition %zu has different replication factor: %s", i, buf_cstr(&b));
             buf_free(&b);
             break;
         }
@@ -297,14 +288,14 @@ static int parse_replica_assignment(const char *s, zkpaths_ilist_t **out, size_t
     return 0;
 }
 
-static void ilists_free(zkpaths_ilist_t *l, size_t n)
+void ktool_ilists_free(zkpaths_ilist_t *l, size_t n)
 {
     for (size_t i = 0; l && i < n; i++)
         zkpaths_ilist_free(&l[i]);
     free(l);
 }
 
-static char *ilist_str(const zkpaths_ilist_t *l)
+char *ktool_ilist_str(const zkpaths_ilist_t *l)
 {
     buf_t b = BUF_INIT;
     buf_puts(&b, "");
@@ -315,7 +306,7 @@ static char *ilist_str(const zkpaths_ilist_t *l)
 
 static int zk_fail(int rc, const char *what)
 {
-    return fail("KeeperErrorCode = %s for %s", ktool_zk_errname(rc), what);
+    return ktool_topic_fail("KeeperErrorCode = %s for %s", ktool_zk_errname(rc), what);
 }
 
 /* All topics sorted, filtered by --topic / --exclude-internal. */
@@ -330,20 +321,20 @@ static int zk_topics(ktool_zk_t *z, const ktool_opts_t *o, char ***out, size_t *
         return 0;
     if (rc != ZOK)
         return zk_fail(rc, ZKPATHS_TOPICS);
-    tfilter_t f;
-    if (tfilter_init(&f, ktool_val(o, "topic")) < 0) {
+    ktool_tfilter_t f;
+    if (ktool_tfilter_init(&f, ktool_val(o, "topic")) < 0) {
         ktool_strv_free(all, na);
         return 1;
     }
     bool excl = ktool_has(o, "exclude-internal");
     size_t k = 0;
     for (size_t i = 0; i < na; i++) {
-        if (tfilter_match(&f, all[i], excl))
+        if (ktool_tfilter_match(&f, all[i], excl))
             all[k++] = all[i];
         else
             free(all[i]);
     }
-    tfilter_free(&f);
+    ktool_tfilter_free(&f);
     *out = all;
     *n = k;
     return 0;
@@ -353,7 +344,7 @@ static int zk_topics(ktool_zk_t *z, const ktool_opts_t *o, char ***out, size_t *
 static int ensure_exists(const ktool_opts_t *o, size_t found)
 {
     if (ktool_val(o, "topic") && !ktool_has(o, "if-exists") && found == 0)
-        return fail("Topic '%s' does not exist as expected", ktool_val(o, "topic"));
+        return ktool_topic_fail("Topic '%s' does not exist as expected", ktool_val(o, "topic"));
     return 0;
 }
 
@@ -400,20 +391,30 @@ static int zk_create(ktool_zk_t *z, const ktool_opts_t *o)
         printf("WARNING: Due to limitations in metric names, topics with a period ('.') or underscore ('_') "
                "could collide. To avoid issues it is best to use either, but not both.\n");
     zkpaths_config_t cfg;
-    int rc = parse_configs(o, &cfg);
+    int rc = ktool_topic_parse_configs(o, &cfg);
     zkpaths_ilist_t *assign = NULL;
     size_t nassign = 0;
     if (rc)
         goto out;
     if (ktool_has(o, "replica-assignment")) {
-        if ((rc = parse_replica_assignment(ktool_val(o, "replica-assignment"), &assign, &nassign)))
+        if ((rc = ktool_parse_replica_assignment(ktool_val(o, "replica-assignment"), &assign, &nassign)))
             goto out;
     } else {
-        int32_t np, rf;
-        if (ktool_int_arg(o, "partitions", &np) < 0 || ktool_int_arg(o, "replication-factor", &rf) < 0) {
+        /* Kafka 2.4 requires both in --zookeeper mode; tutorials leave them out (the
+         * --bootstrap-server mode takes the broker's defaults), so take Kafka's shipped
+         * defaults (num.partitions=1, default.replication.factor=1) and say so. */
+        int32_t np = 1, rf = 1;
+        if ((ktool_has(o, "partitions") && ktool_int_arg(o, "partitions", &np) < 0) ||
+            (ktool_has(o, "replication-factor") && ktool_int_arg(o, "replication-factor", &rf) < 0)) {
             rc = 1;
             goto out;
         }
+        if (!ktool_has(o, "partitions") || !ktool_has(o, "replication-factor"))
+            fprintf(stderr, "Note: %s%s%s not given; using 1, Kafka's default (the brokers' num.partitions and "
+                            "default.replication.factor cannot be read through --zookeeper).\n",
+                    ktool_has(o, "partitions") ? "" : "--partitions",
+                    !ktool_has(o, "partitions") && !ktool_has(o, "replication-factor") ? " and " : "",
+                    ktool_has(o, "replication-factor") ? "" : "--replication-factor");
         ktool_brokers_t br;
         int e = ktool_zk_brokers(z, &br);
         if (e != ZOK) {
@@ -438,9 +439,9 @@ static int zk_create(ktool_zk_t *z, const ktool_opts_t *o)
             free(assign);
             assign = NULL;
             if (e == CTRL_ASSIGN_BAD_RF && rf > 0)
-                rc = fail("Replication factor: %d larger than available brokers: %zu.", rf, nlive);
+                rc = ktool_topic_fail("Replication factor: %d larger than available brokers: %zu.", rf, nlive);
             else
-                rc = fail("%s", msg ? msg : "invalid partitions or replication factor");
+                rc = ktool_topic_fail("%s", msg ? msg : "invalid partitions or replication factor");
             goto out;
         }
         nassign = (size_t)np;
@@ -448,7 +449,7 @@ static int zk_create(ktool_zk_t *z, const ktool_opts_t *o)
     /* validateTopicCreate */
     char why[512];
     if (ktool_topic_name_check(topic, why, sizeof why) < 0) {
-        rc = fail("%s", why);
+        rc = ktool_topic_fail("%s", why);
         goto out;
     }
     char *tpath = zkpaths_topic(topic);
@@ -460,7 +461,7 @@ static int zk_create(ktool_zk_t *z, const ktool_opts_t *o)
     }
     if (ex == 1) {
         if (!ktool_has(o, "if-not-exists"))
-            rc = fail("Topic '%s' already exists.", topic);
+            rc = ktool_topic_fail("Topic '%s' already exists.", topic);
         goto out;
     }
     if (ktool_topic_has_collision_chars(topic)) {
@@ -479,7 +480,7 @@ static int zk_create(ktool_zk_t *z, const ktool_opts_t *o)
             }
             ktool_strv_free(all, na);
             if (col.len) {
-                rc = fail("Topic '%s' collides with existing topics: %s", topic, buf_cstr(&col));
+                rc = ktool_topic_fail("Topic '%s' collides with existing topics: %s", topic, buf_cstr(&col));
                 buf_free(&col);
                 goto out;
             }
@@ -488,12 +489,12 @@ static int zk_create(ktool_zk_t *z, const ktool_opts_t *o)
     }
     for (size_t i = 0; i < nassign; i++) {
         if (assign[i].n != assign[0].n) {
-            rc = fail("All partitions should have the same number of replicas");
+            rc = ktool_topic_fail("All partitions should have the same number of replicas");
             goto out;
         }
     }
     if (nassign == 0) {
-        rc = fail("Number of partitions must be larger than 0.");
+        rc = ktool_topic_fail("Number of partitions must be larger than 0.");
         goto out;
     }
     /* config first, then the assignment (the controller reacts to the latter) */
@@ -511,7 +512,7 @@ static int zk_create(ktool_zk_t *z, const ktool_opts_t *o)
     e = write_assignment(z, topic, assign, nassign, false);
     if (e == ZNODEEXISTS) {
         if (!ktool_has(o, "if-not-exists"))
-            rc = fail("Topic '%s' already exists.", topic);
+            rc = ktool_topic_fail("Topic '%s' already exists.", topic);
         goto out;
     }
     if (e != ZOK) {
@@ -520,7 +521,7 @@ static int zk_create(ktool_zk_t *z, const ktool_opts_t *o)
     }
     printf("Created topic %s.\n", topic);
 out:
-    ilists_free(assign, nassign);
+    ktool_ilists_free(assign, nassign);
     zkpaths_config_free(&cfg);
     return rc;
 }
@@ -574,10 +575,16 @@ static int zk_describe(ktool_zk_t *z, const ktool_opts_t *o)
         memset(&t, 0, sizeof t);
         if (e != ZOK || zkpaths_topic_decode(data.data, data.len, &t) < 0) {
             buf_free(&data);
-            if (e == ZNONODE || e == ZOK)
+            if (e == ZNONODE) {
                 printf("Topic %s doesn't exist!\n", topic);
-            else
+            } else if (e == ZOK) {
+                /* hand-edited or foreign data: say which znode, go on with the others */
+                rc = ktool_topic_fail("/brokers/topics/%s does not hold a Kafka partition assignment "
+                                      "({\"version\":1|2,\"partitions\":{\"0\":[broker ids],...}}); fix or delete it",
+                                      topic);
+            } else {
                 rc = zk_fail(e, topic);
+            }
             continue;
         }
         buf_free(&data);
@@ -586,8 +593,11 @@ static int zk_describe(ktool_zk_t *z, const ktool_opts_t *o)
         free(dp);
         if (describe_configs) {
             zkpaths_config_t cfg;
-            if (ktool_zk_entity_config(z, "topics", topic, &cfg) != ZOK)
+            if (ktool_zk_entity_config(z, "topics", topic, &cfg) != ZOK) {
                 memset(&cfg, 0, sizeof cfg);
+                fprintf(stderr, "WARN /config/topics/%s does not hold a Kafka config ({\"version\":1,\"config\":"
+                                "{\"key\":\"string value\",...}}); shown as no overrides\n", topic);
+            }
             if (!overrides || cfg.n > 0) {
                 char *cs = ktool_config_join(&cfg, ",");
                 printf("Topic: %s\tPartitionCount: %zu\tReplicationFactor: %zu\tConfigs: %s%s\n", topic,
@@ -615,8 +625,8 @@ static int zk_describe(ktool_zk_t *z, const ktool_opts_t *o)
                 bool is_under = !has_state || st.isr.n < pa->replicas.n;
                 bool is_unavail = !has_leader || !leader_live;
                 if (describe_configs || (under && is_under) || (unavail && is_unavail)) {
-                    char *reps = ilist_str(&pa->replicas);
-                    char *isr = has_state ? ilist_str(&st.isr) : xstrdup("");
+                    char *reps = ktool_ilist_str(&pa->replicas);
+                    char *isr = has_state ? ktool_ilist_str(&st.isr) : xstrdup("");
                     char leader[32];
                     if (has_state)
                         snprintf(leader, sizeof leader, "%d", st.leader);
@@ -650,7 +660,7 @@ static int zk_delete(ktool_zk_t *z, const ktool_opts_t *o)
     }
     for (size_t i = 0; i < n && !rc; i++) {
         if (ktool_topic_internal(topics[i])) {
-            rc = fail("Topic %s is a kafka internal topic and is not allowed to be marked for deletion.", topics[i]);
+            rc = ktool_topic_fail("Topic %s is a kafka internal topic and is not allowed to be marked for deletion.", topics[i]);
             break;
         }
         char *dp = zkpaths_delete_topic(topics[i]);
@@ -662,7 +672,7 @@ static int zk_delete(ktool_zk_t *z, const ktool_opts_t *o)
         } else if (e == ZNODEEXISTS) {
             printf("Topic %s is already marked for deletion.\n", topics[i]);
         } else {
-            rc = fail("Error while deleting topic %s (KeeperErrorCode = %s)", topics[i], ktool_zk_errname(e));
+            rc = ktool_topic_fail("Error while deleting topic %s (KeeperErrorCode = %s)", topics[i], ktool_zk_errname(e));
         }
     }
     ktool_strv_free(topics, n);
@@ -672,7 +682,7 @@ static int zk_delete(ktool_zk_t *z, const ktool_opts_t *o)
 static int zk_add_partitions(ktool_zk_t *z, const ktool_opts_t *o, const char *topic)
 {
     if (ktool_topic_internal(topic))
-        return fail("The number of partitions for the internal topics__consumer_offsets,__transaction_state "
+        return ktool_topic_fail("The number of partitions for the internal topics__consumer_offsets,__transaction_state "
                     "cannot be changed.");
     printf("WARNING: If partitions are increased for a topic that has a key, the partition logic or ordering "
            "of the messages will be affected\n");
@@ -688,7 +698,11 @@ static int zk_add_partitions(ktool_zk_t *z, const ktool_opts_t *o, const char *t
     if (e != ZOK || zkpaths_topic_decode(data.data, data.len, &t) < 0 || t.n_parts == 0) {
         buf_free(&data);
         zkpaths_topic_free(&t);
-        return fail("The topic %s does not exist", topic);
+        if (e == ZOK)
+            return ktool_topic_fail("/brokers/topics/%s does not hold a Kafka partition assignment "
+                                    "({\"version\":1|2,\"partitions\":{\"0\":[broker ids],...}}); fix or delete it",
+                                    topic);
+        return ktool_topic_fail("The topic %s does not exist", topic);
     }
     buf_free(&data);
     int rc = 0;
@@ -698,11 +712,11 @@ static int zk_add_partitions(ktool_zk_t *z, const ktool_opts_t *o, const char *t
     ktool_brokers_t br;
     memset(&br, 0, sizeof br);
     if (!p0) {
-        rc = fail("Unexpected existing replica assignment for topic '%s', partition id 0 is missing.", topic);
+        rc = ktool_topic_fail("Unexpected existing replica assignment for topic '%s', partition id 0 is missing.", topic);
         goto out;
     }
     if ((int64_t)np - (int64_t)t.n_parts <= 0) {
-        rc = fail("The number of partitions for a topic can only be increased. Topic %s currently has %zu "
+        rc = ktool_topic_fail("The number of partitions for a topic can only be increased. Topic %s currently has %zu "
                   "partitions, %d would not be an increase.", topic, t.n_parts, np);
         goto out;
     }
@@ -716,7 +730,7 @@ static int zk_add_partitions(ktool_zk_t *z, const ktool_opts_t *o, const char *t
     for (size_t i = 0; i < t.n_parts; i++) {
         const zkpaths_passign_t *pa = zkpaths_topic_part(&t, (int32_t)i);
         if (!pa) {
-            rc = fail("Unexpected existing replica assignment for topic '%s', partition id %zu is missing.",
+            rc = ktool_topic_fail("Unexpected existing replica assignment for topic '%s', partition id %zu is missing.",
                       topic, i);
             goto out;
         }
@@ -725,16 +739,16 @@ static int zk_add_partitions(ktool_zk_t *z, const ktool_opts_t *o, const char *t
         memcpy(all[i].v, pa->replicas.v, pa->replicas.n * sizeof(int32_t));
     }
     if (ktool_has(o, "replica-assignment")) {
-        if ((rc = parse_replica_assignment(ktool_val(o, "replica-assignment"), &given, &ngiven)))
+        if ((rc = ktool_parse_replica_assignment(ktool_val(o, "replica-assignment"), &given, &ngiven)))
             goto out;
         if (ngiven < (size_t)np) {
-            rc = fail("Increasing the number of partitions by %zu but %zu assignments provided.", nadd,
+            rc = ktool_topic_fail("Increasing the number of partitions by %zu but %zu assignments provided.", nadd,
                       ngiven > t.n_parts ? ngiven - t.n_parts : 0);
             goto out;
         }
         for (size_t i = t.n_parts; i < (size_t)np; i++) {
             if (given[i].n != p0->replicas.n) {
-                rc = fail("Inconsistent replication factor between partitions, partition 0 has %zu while "
+                rc = ktool_topic_fail("Inconsistent replication factor between partitions, partition 0 has %zu while "
                           "partitions [%zu] have replication factors [%zu], respectively.",
                           p0->replicas.n, i, given[i].n);
                 goto out;
@@ -744,7 +758,7 @@ static int zk_add_partitions(ktool_zk_t *z, const ktool_opts_t *o, const char *t
                 for (size_t b = 0; b < br.n; b++)
                     known |= br.ids[b] == given[i].v[r];
                 if (!known) {
-                    rc = fail("Unknown broker(s) in replica assignment: %d.", given[i].v[r]);
+                    rc = ktool_topic_fail("Unknown broker(s) in replica assignment: %d.", given[i].v[r]);
                     goto out;
                 }
             }
@@ -766,9 +780,9 @@ static int zk_add_partitions(ktool_zk_t *z, const ktool_opts_t *o, const char *t
         free(cb);
         if (e != CTRL_ASSIGN_OK) {
             if (e == CTRL_ASSIGN_BAD_RF)
-                rc = fail("Replication factor: %zu larger than available brokers: %zu.", p0->replicas.n, br.n);
+                rc = ktool_topic_fail("Replication factor: %zu larger than available brokers: %zu.", p0->replicas.n, br.n);
             else
-                rc = fail("%s", msg ? msg : "cannot assign the new partitions");
+                rc = ktool_topic_fail("%s", msg ? msg : "cannot assign the new partitions");
             goto out;
         }
     }
@@ -779,8 +793,8 @@ static int zk_add_partitions(ktool_zk_t *z, const ktool_opts_t *o, const char *t
     }
     printf("Adding partitions succeeded!\n");
 out:
-    ilists_free(given, ngiven);
-    ilists_free(all, nall);
+    ktool_ilists_free(given, ngiven);
+    ktool_ilists_free(all, nall);
     ktool_brokers_free(&br);
     zkpaths_topic_free(&t);
     return rc;
@@ -804,7 +818,7 @@ static int zk_alter(ktool_zk_t *z, const ktool_opts_t *o)
                    "removed in future releases.\n"
                    "         Going forward, please use kafka-configs.sh for this functionality\n");
             zkpaths_config_t add, cur;
-            if ((rc = parse_configs(o, &add)))
+            if ((rc = ktool_topic_parse_configs(o, &add)))
                 break;
             int e = ktool_zk_entity_config(z, "topics", topic, &cur);
             if (e != ZOK) {
@@ -817,9 +831,6 @@ static int zk_alter(ktool_zk_t *z, const ktool_opts_t *o)
             size_t nd;
             char **dels = ktool_vals(o, "delete-config", &nd);
             for (size_t k = 0; k < nd; k++) {
-                char *key, *dummy;
-                (void)key;
-                (void)dummy;
                 char *d = xstrdup(dels[k]);
                 for (char *s = NULL, *tk = strtok_r(d, ",", &s); tk; tk = strtok_r(NULL, ",", &s)) {
                     while (*tk == ' ')

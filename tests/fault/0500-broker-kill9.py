@@ -117,6 +117,7 @@ def main():
     c = kh.Cluster(partitions=1)
     c.create_topic(TOPIC, NPART)
     all_acked = {}
+    z = c.zk()
     for rnd in range(ROUNDS):
         load = Load(c, rnd)
         try:
@@ -129,6 +130,10 @@ def main():
         c.broker.kill9()
         at_kill = load.count()
         t0 = time.monotonic()
+        stale = z.exists("/brokers/ids/%d" % c.broker.id)
+        if not stale:
+            raise AssertionError("round %d: /brokers/ids/%d vanished at once after kill -9 "
+                                 "(the test needs the stale registration)" % (rnd, c.broker.id))
         c.broker.restart()       # at once: /brokers/ids/0 of the dead session is still there
         up = time.monotonic() - t0
         load.finish()
@@ -143,14 +148,12 @@ def main():
             raise AssertionError("round %d: %d acknowledged records lost (e.g. %r), %d at their "
                                  "offset with another value (e.g. %r)" % (
                                      rnd, len(lost), lost[:3], len(wrong), wrong[:3]))
-        z = c.zk()
-        try:
-            data, st = z.get("/brokers/ids/%d" % c.broker.id)
-            if st.ephemeralOwner == 0:
-                raise AssertionError("/brokers/ids/0 is not ephemeral")
-        finally:
-            z.stop()
-            z.close()
+        data, st = z.get("/brokers/ids/%d" % c.broker.id)
+        if st.ephemeralOwner == 0 or st.ephemeralOwner == stale.ephemeralOwner:
+            raise AssertionError("/brokers/ids/0 after the restart: owner %#x (the dead session's "
+                                 "was %#x)" % (st.ephemeralOwner, stale.ephemeralOwner))
+    z.stop()
+    z.close()
     if not c.broker.alive():
         raise AssertionError("broker died")
 

@@ -11,11 +11,22 @@ One coordinator + one broker (tests/lib/kharness.py), topic "gt" with 4 partitio
      offsets show g1 (protocol type consumer, state Empty, the committed offsets);
   4. the broker is restarted: the offsets are reloaded from __consumer_offsets (admin sees
      them, a new consumer resumes after them);
-  5. confluent_kafka Consumer in group g2 reads everything from the beginning, commits, and
-     its committed offsets are what it read.
+  5. raw JoinGroup v0: a second member's join parks in the rebalance, its connection closes,
+     the first member rejoins: the rebalance completes with both, the late answer to the
+     closed connection is dropped, the broker keeps serving;
+  6. (new cluster) __consumer_offsets already exists with 8 partitions: groups are mapped
+     over those 8 (Kafka's hashCode rule), not offsets.topic.num.partitions; the group is
+     deleted (DeleteGroups) and stays deleted after a restart;
+  7. (new cluster) 1500 commits roll small segments of __consumer_offsets, the cleaner
+     compacts them, and after a restart the last committed offsets are loaded;
+  8. (new cluster) confluent_kafka Consumer in group g2 reads everything from the beginning,
+     commits, and its committed offsets are what it read.
 Exit 0 pass, 77 skip (a client or the harness is missing), 1 fail."""
 import os
+import socket
+import struct
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -59,6 +70,45 @@ def consumer(bootstrap, group, **kw):
     return c
 
 
+class Member(threading.Thread):
+    """A kafka-python group member polling in its own thread until stop(); on stop it
+    commits what it read and records the committed offsets of its partitions."""
+
+    def __init__(self, bootstrap, group, **kw):
+        super().__init__(daemon=True)
+        self.c = consumer(bootstrap, group, **kw)
+        self.seen = set()
+        self.assigned = set()
+        self.committed = None
+        self.error = None
+        self.lock = threading.Lock()
+        self.halt = threading.Event()
+
+    def offsets(self):
+        with self.lock:
+            return {(p, o) for p, o, _ in self.seen}
+
+    def run(self):
+        from kafka import TopicPartition
+        try:
+            while not self.halt.is_set():
+                got = set()
+                poll_into(self.c, got, 100)
+                with self.lock:
+                    self.seen |= got
+                self.assigned = {tp.partition for tp in self.c.assignment()}
+            self.c.commit()
+            self.committed = {p: self.c.committed(TopicPartition(TOPIC, p)) for p in self.assigned}
+        except Exception as e:  # reported by the main thread
+            self.error = e
+        finally:
+            self.c.close()
+
+    def stop(self):
+        self.halt.set()
+        self.join(60)
+
+
 def poll_into(c, seen, ms=200):
     for tp, recs in c.poll(timeout_ms=ms).items():
         for r in recs:
@@ -86,6 +136,55 @@ def read_new(bootstrap, group, expect, **kw):
     return seen, got
 
 
+def join_v0(sock, group, member, corr):
+    """JoinGroup v0 (one "range" protocol subscribing to TOPIC) on sock; returns (error,
+    generation, leader, member_id, [member ids])."""
+    meta = struct.pack(">hi", 0, 1) + kh.kstr(TOPIC) + struct.pack(">i", -1)
+    body = (kh.kstr(group) + struct.pack(">i", 10000) + kh.kstr(member) + kh.kstr("consumer") +
+            struct.pack(">i", 1) + kh.kstr("range") + struct.pack(">i", len(meta)) + meta)
+    resp = kh.roundtrip(None, 11, 0, body, corr=corr, timeout=30, sock=sock)
+    assert resp is not None, "JoinGroup v0: connection closed"
+    r = kh._Rd(resp)
+    err, gen = r.take(">h"), r.take(">i")
+    r.str()
+    leader, mid = r.str(), r.str()
+    ids = []
+    for _ in range(r.take(">i")):
+        ids.append(r.str())
+        r.i += 4 + r.take(">i")
+    return err, gen, leader, mid, ids
+
+
+def parked_join_of_closed_connection(port):
+    deadline = time.monotonic() + 30
+    while True:   # the group's partition may still be loading
+        resp = kh.roundtrip(port, 10, 0, kh.kstr("g3"), corr=1)
+        if resp is not None and struct.unpack(">h", resp[:2])[0] == 0:
+            break
+        assert time.monotonic() < deadline, "FindCoordinator for g3 never succeeded"
+    a = socket.create_connection(("127.0.0.1", port), timeout=30)
+    err, gen, leader, ma, ids = join_v0(a, "g3", "", 2)
+    assert err == 0 and gen == 1 and leader == ma and ids == [ma], "first join: %r" % ((err, gen, leader, ma, ids),)
+    b = socket.create_connection(("127.0.0.1", port), timeout=30)
+    meta = struct.pack(">hi", 0, 1) + kh.kstr(TOPIC) + struct.pack(">i", -1)
+    body = (kh.kstr("g3") + struct.pack(">i", 10000) + kh.kstr("") + kh.kstr("consumer") +
+            struct.pack(">i", 1) + kh.kstr("range") + struct.pack(">i", len(meta)) + meta)
+    b.sendall(kh.request(11, 0, 3, body))
+    b.settimeout(0.5)
+    try:
+        early = b.recv(4)
+    except socket.timeout:
+        early = None
+    assert early is None, "the second member's JoinGroup was answered before the rebalance completed"
+    b.close()
+    # A rejoins: the rebalance completes with both members; B's answer goes nowhere
+    err, gen, leader, ma2, ids = join_v0(a, "g3", ma, 4)
+    assert err == 0 and gen == 2 and ma2 == ma and len(ids) == 2, "rejoin: %r" % ((err, gen, leader, ma2, ids),)
+    a.close()
+    md = kh.metadata_v0(port)
+    assert md is not None and md["brokers"], "broker not serving after the parked join"
+
+
 def main():
     need_clients()
     c = kh.Cluster(partitions=NPART)
@@ -93,31 +192,29 @@ def main():
     bs = c.bootstrap
     produce(bs, 10, "a")
 
-    # 1. two consumers split the partitions
-    c1 = consumer(bs, "g1")
-    c2 = consumer(bs, "g1")
-    seen = set()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        poll_into(c1, seen)
-        poll_into(c2, seen)
-        a1 = {tp.partition for tp in c1.assignment()}
-        a2 = {tp.partition for tp in c2.assignment()}
-        if len(a1) == 2 and len(a2) == 2 and not (a1 & a2) and len({(p, o) for p, o, _ in seen}) >= 40:
-            break
-    a1 = {tp.partition for tp in c1.assignment()}
-    a2 = {tp.partition for tp in c2.assignment()}
-    assert len(a1) == 2 and len(a2) == 2 and a1 | a2 == set(range(NPART)), \
-        "assignments %r and %r do not split %d partitions" % (a1, a2, NPART)
-    offs = {(p, o) for p, o, _ in seen}
+    # 1. two consumers split the partitions (each in its own thread: kafka-python's poll
+    #    blocks in JoinGroup until the whole group has joined)
+    members = [Member(bs, "g1"), Member(bs, "g1")]
+    for m in members:
+        m.start()
+
+    def split():
+        a = [m.assigned for m in members]
+        read = set().union(*(m.offsets() for m in members))
+        return len(a[0]) == 2 and len(a[1]) == 2 and not (a[0] & a[1]) and len(read) >= 40
+    try:
+        kh.wait_until(split, 60, interval=0.1, what="two consumers to split 4 partitions and read 40 records")
+    finally:
+        for m in members:
+            m.stop()
+    a1, a2 = members[0].assigned, members[1].assigned
+    assert a1 | a2 == set(range(NPART)), "assignments %r and %r" % (a1, a2)
+    offs = set().union(*(m.offsets() for m in members))
     assert offs == {(p, o) for p in range(NPART) for o in range(10)}, \
         "read %d records, not the 40 produced: %r" % (len(offs), sorted(offs))
-    c1.commit()
-    c2.commit()
-    got = committed_map(c1)
-    assert got == {p: 10 for p in range(NPART)}, "committed offsets %r" % got
-    c1.close()
-    c2.close()
+    for m in members:
+        assert m.error is None, "consumer thread failed: %r" % m.error
+        assert m.committed == {p: 10 for p in m.assigned}, "committed offsets %r" % m.committed
     kh.log("1. two consumers split %r / %r and committed" % (sorted(a1), sorted(a2)))
 
     # 2. a new consumer (api_version 0.10.0) resumes from the committed offsets
@@ -167,12 +264,26 @@ def main():
     assert got == {p: 13 for p in range(NPART)}, "committed offsets %r" % got
     kh.log("4. offsets survived a broker restart")
 
-    # 5. confluent_kafka in a group
+    # 5. a JoinGroup parked in the coordinator whose connection closes: its late response is
+    #    dropped and nothing else is disturbed
+    parked_join_of_closed_connection(c.port)
+    kh.log("5. a parked JoinGroup of a closed connection")
+
+    c.cleanup()
+    existing_offsets_topic()
+    compacted_offsets_survive()
+    kh.log("7. compacted __consumer_offsets: the last commits survive a restart")
+
+    # 8. confluent_kafka in a group
     try:
         import confluent_kafka
     except ImportError:
-        kh.log("5. skipped: confluent_kafka is not installed")
+        kh.log("8. skipped: confluent_kafka is not installed")
         return
+    c = kh.Cluster(partitions=NPART)
+    c.create_topic(TOPIC, NPART)
+    bs = c.bootstrap
+    produce(bs, 13, "e")
     ck = confluent_kafka.Consumer({"bootstrap.servers": bs, "group.id": "g2", "auto.offset.reset": "earliest",
                                    "enable.auto.commit": False, "session.timeout.ms": 10000})
     ck.subscribe([TOPIC])
@@ -188,7 +299,112 @@ def main():
     com = ck.committed([confluent_kafka.TopicPartition(TOPIC, p) for p in range(NPART)], timeout=10)
     assert {tp.partition: tp.offset for tp in com} == {p: 13 for p in range(NPART)}, "committed: %r" % com
     ck.close()
-    kh.log("5. confluent_kafka group consumer read and committed")
+    kh.log("8. confluent_kafka group consumer read and committed")
+
+
+def java_partition(group, n):
+    """Kafka's Utils.abs(group.hashCode) % n."""
+    h = 0
+    for u in group.encode("utf-16-be").hex(" ", 2).split():
+        h = (31 * h + int(u, 16)) & 0xFFFFFFFF
+    if h >= 1 << 31:
+        h -= 1 << 32
+    return (0 if h == -(1 << 31) else abs(h)) % n
+
+
+def offsets_log_sizes(c):
+    """{partition dir: (segments, bytes)} of the non-empty __consumer_offsets partitions."""
+    d = c.broker.data_dir
+    out = {}
+    for name in os.listdir(d):
+        if not name.startswith("__consumer_offsets-"):
+            continue
+        logs = [f for f in os.listdir(os.path.join(d, name)) if f.endswith(".log")]
+        size = sum(os.path.getsize(os.path.join(d, name, f)) for f in logs)
+        if size:
+            out[name] = (len(logs), size)
+    return out
+
+
+def compacted_offsets_survive():
+    """7. 1500 commits of the same two partitions roll 16 KiB segments of __consumer_offsets;
+    the cleaner compacts them; after a restart the group's offsets are the last committed."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.structs import OffsetAndMetadata
+    c = kh.Cluster(partitions=2, overrides={"offsets.topic.segment.bytes": "16384", "log.cleaner.backoff.ms": "200",
+                                            "offsets.topic.num.partitions": "4"})
+    c.create_topic(TOPIC, 2)
+    tp0, tp1 = TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)
+    cons = KafkaConsumer(bootstrap_servers=c.bootstrap, group_id="compacted", enable_auto_commit=False)
+    cons.assign([tp0, tp1])
+    for i in range(1500):
+        cons.commit(offsets={tp0: OffsetAndMetadata(i, ""), tp1: OffsetAndMetadata(2 * i, "m%d" % i)})
+    cons.close()
+
+    # written: 1500 batches of ~85 bytes (127 KB); the cleaner keeps the last of each key
+    def cleaned():
+        now = offsets_log_sizes(c)
+        return len(now) == 1 and list(now.values())[0][1] < 60000
+    kh.wait_until(cleaned, 30, interval=0.2, what="the cleaner to compact __consumer_offsets")
+    c.broker.restart()
+    c.wait_leaders(TOPIC, 2)
+    cons = KafkaConsumer(bootstrap_servers=c.bootstrap, group_id="compacted", enable_auto_commit=False)
+
+    def committed():
+        try:
+            return (cons.committed(tp0), cons.committed(tp1)) == (1499, 2998)
+        except Exception:  # the coordinator may still be loading
+            return False
+    try:
+        kh.wait_until(committed, 30, interval=0.2, what="the last committed offsets after the restart")
+    finally:
+        cons.close()
+    c.cleanup()
+
+
+def existing_offsets_topic():
+    """6. __consumer_offsets already exists with 8 partitions (as Kafka 0.9 tools or an older
+    cluster made it) while offsets.topic.num.partitions is 50: groups are mapped over the 8,
+    as Kafka does, and a group's commits land in partition abs(hashCode) % 8."""
+    c = kh.Cluster(partitions=NPART, start=False)
+    c.create_topic("__consumer_offsets", 8, wait=False)
+    c.create_topic(TOPIC, NPART, wait=False)
+    c.broker.start()
+    c.wait_leaders("__consumer_offsets", 8)
+    c.wait_leaders(TOPIC, NPART)
+    produce(c.bootstrap, 3, "d")
+    group = "group-on-eight"
+    seen, got = read_new(c.bootstrap, group, 12)
+    assert len({(p, o) for p, o, _ in seen}) == 12, "read %d records" % len(seen)
+    assert got == {p: 3 for p in range(NPART)}, "committed offsets %r" % got
+    part = java_partition(group, 8)
+    d = os.path.join(c.broker.data_dir, "__consumer_offsets-%d" % part)
+    size = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d) if f.endswith(".log"))
+    assert size > 0, "nothing written to %s (the group's partition over 8)" % d
+    # DeleteGroups: gone at once, and still gone after a restart (the tombstone is loaded)
+    from kafka import KafkaAdminClient
+    adm = KafkaAdminClient(bootstrap_servers=c.bootstrap)
+    res = adm.delete_consumer_groups([group])
+    assert [(g, e.errno) for g, e in res] == [(group, 0)], "delete_consumer_groups: %r" % res
+    left = adm.list_consumer_group_offsets(group)
+    assert not left, "offsets after deletion: %r" % left
+    adm.close()
+    c.broker.restart()
+    c.wait_leaders("__consumer_offsets", 8)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            adm = KafkaAdminClient(bootstrap_servers=c.bootstrap)
+            groups = adm.list_consumer_groups()
+            left = adm.list_consumer_group_offsets(group)
+            adm.close()
+            break
+        except Exception:  # the coordinator may still be loading
+            assert time.monotonic() < deadline, "admin client never got an answer after the restart"
+            time.sleep(0.2)
+    assert group not in [g for g, _ in groups] and not left, "deleted group back after restart: %r %r" % (groups, left)
+    c.cleanup()
+    kh.log("6. an existing 8-partition __consumer_offsets: commits in partition %d" % part)
 
 
 if __name__ == "__main__":

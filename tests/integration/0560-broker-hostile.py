@@ -11,7 +11,7 @@ Probes (raw sockets):
   slowloris   half a length prefix then silence: closed after connections.max.idle.ms (3 s here)
               while everything else goes on
   keys        unknown api key 999, Produce v99, Metadata v99 -> closed; ApiVersions v99 ->
-              error 35 with a v0 body listing the supported ranges (KIP-511)
+              error 35 with a v0 body giving ApiVersions' own range (KIP-511, as Kafka 2.4)
   lengths     array counts 0x7fffffff / -5, a string length past the frame end, a client id
               length past the frame end, a flexible ApiVersions v3 with a huge tagged-field
               count -> closed (or INVALID_REQUEST)
@@ -24,6 +24,11 @@ Probes (raw sockets):
               CORRUPT_MESSAGE / INVALID_RECORD / UNSUPPORTED_COMPRESSION_TYPE; a 1.2 MB batch ->
               MESSAGE_TOO_LARGE; acks=5 -> INVALID_REQUIRED_ACKS; the partition's log end offset
               never moves
+  semantics   Fetch of partition -1 / 7 / an unknown topic -> 3, offsets past the end or
+              negative -> 1; ListOffsets of partition 99 -> 3; JoinGroup session timeouts 1 ms and
+              10^9 ms -> 26; a stranger's OffsetCommit in generation 999 -> 22/25;
+              LeaderAndIsr / StopReplica (delete) / UpdateMetadata carrying a stale controller
+              epoch -> 11 with no effect (leader, data and produce unchanged)
   bombs       gzip (900 MB of zeros in one record, < 1 MB compressed), zstd (1 GiB) and lz4
               (200 MB) batches -> an error or a closed connection, and the broker's peak RSS
               stays below 600 MB
@@ -241,10 +246,10 @@ class Probes:
             self.after(name)
         self.chk(name, run)
 
-    def expect_error(self, name, records, codes, ver=3, acks=1):
+    def expect_error(self, name, records, codes, ver=3, acks=1, topic=TOPIC):
         def run():
             before = log_end(self.port)
-            got = produce_error(self.port, records, ver=ver, acks=acks)
+            got = produce_error(self.port, records, ver=ver, acks=acks, topic=topic)
             if got != "closed" and got not in codes:
                 raise AssertionError("%s: got %r, want one of %r or a closed connection" % (
                     name, got, codes))
@@ -288,9 +293,15 @@ def probe_keys(P):
         r = kh._Rd(body)
         err = r.take(">h")
         n = r.take(">i")
-        keys = {r.take(">hhh")[0] for _ in range(n)}
-        if err != UNSUPPORTED_VERSION or 18 not in keys or 0 not in keys:
-            raise AssertionError("ApiVersions v99: error %d, keys %r" % (err, sorted(keys)))
+        keys = {}
+        for _ in range(n):
+            k, lo, hi = r.take(">hhh")
+            keys[k] = (lo, hi)
+        # as Kafka >= 2.4: the ApiVersions key with its range (the client retries with its max)
+        want = kh.api_versions(P.port)[18]
+        if err != UNSUPPORTED_VERSION or keys.get(18) != want:
+            raise AssertionError("ApiVersions v99: error %d, ranges %r; want 35 and key 18 %r" % (
+                err, keys, want))
         P.after("ApiVersions v99")
     P.chk("ApiVersions v99 -> error 35 + v0 ranges", apiv99)
 
@@ -439,6 +450,140 @@ def probe_records(P):
                    (CORRUPT, INVALID_RECORD))
     P.expect_error("batch above message.max.bytes", plain_batch([os.urandom(1200 * 1024)]), (TOO_LARGE,))
     P.expect_error("acks=5", plain_batch([b"v"]), (BAD_ACKS,), acks=5)
+    P.expect_error("Produce to an unknown topic", plain_batch([b"v"]), (3,), topic="no-such-topic-here")
+    # a NUL inside the topic name must not make it another topic (here: ours)
+    P.expect_error("Produce to 'hostile\\0junk'", plain_batch([b"v"]), (3, INVALID_TOPIC),
+                   topic=TOPIC.encode() + b"\x00junk")
+
+    def fetch_nul():
+        try:
+            got = fetch_v4_error(P, TOPIC.encode() + b"\x00junk", 0, 0)
+        except AssertionError as e:
+            if ": closed" not in str(e):
+                raise
+            got = 3         # a closed connection is fine too
+        if got not in (3, INVALID_TOPIC):
+            raise AssertionError("Fetch of 'hostile\\0junk': error %d, want 3 or 17" % got)
+        P.after("fetch nul")
+    P.chk("Fetch of 'hostile\\0junk' -> 3/17", fetch_nul)
+
+
+def answer(P, api, ver, body, what):
+    how, resp = send_raw(P.port, kh.request(api, ver, 21, body), wait=20)
+    if how != "answer":
+        raise AssertionError("%s: %s, want an answer" % (what, how))
+    return kh._Rd(resp)
+
+
+def fetch_v4_error(P, topic, partition, offset):
+    body = (struct.pack(">iiiib", -1, 100, 1, 1 << 20, 0) + struct.pack(">i", 1) + kh.kstr(topic) +
+            struct.pack(">iiqi", 1, partition, offset, 1 << 20))
+    r = answer(P, 1, 4, body, "Fetch v4")
+    r.take(">i")                    # throttle
+    r.take(">i")
+    r.str()
+    r.take(">i")
+    return r.take(">ih")[1]
+
+
+def probe_semantics(P):
+    """Well-formed requests with bad values: Kafka's error code, nothing changes."""
+    def fetch():
+        end = log_end(P.port)
+        for part, off, want in ((-1, 0, (3,)), (7, 0, (3,)), (0, end + 1000, (1,)), (0, -5, (1,))):
+            got = fetch_v4_error(P, TOPIC, part, off)
+            if got not in want:
+                raise AssertionError("Fetch v4 partition %d offset %d: error %d, want %r" % (
+                    part, off, got, want))
+        got = fetch_v4_error(P, "no-such-topic-here", 0, 0)
+        if got != 3:
+            raise AssertionError("Fetch v4 of an unknown topic: error %d, want 3" % got)
+        P.after("bad fetches")
+    P.chk("Fetch: bad partition / offset / topic -> 3 / 1", fetch)
+
+    def list_offsets():
+        body = struct.pack(">ii", -1, 1) + kh.kstr(TOPIC) + struct.pack(">iiq", 1, 99, -1)
+        r = answer(P, 2, 1, body, "ListOffsets v1")
+        r.take(">i"); r.str(); r.take(">i")
+        part, err = r.take(">ih")
+        if err != 3:
+            raise AssertionError("ListOffsets of partition 99: error %d, want 3" % err)
+        P.after("ListOffsets")
+    P.chk("ListOffsets of a missing partition -> 3", list_offsets)
+
+    def join_timeouts():
+        # the group coordinator may need a moment to load __consumer_offsets
+        def coordinator():
+            r = answer(P, 10, 0, kh.kstr("hostile-g"), "FindCoordinator v0")
+            return r.take(">h") == 0
+        kh.wait_until(coordinator, 30, 0.1, "FindCoordinator for hostile-g")
+        for st in (1, 10 ** 9):
+            body = (kh.kstr("hostile-g") + struct.pack(">i", st) + kh.kstr("") + kh.kstr("consumer") +
+                    struct.pack(">i", 1) + kh.kstr("range") + kbytes(b"\x00\x00\x00\x00\x00\x00\x00\x00"))
+            r = answer(P, 11, 0, body, "JoinGroup v0")
+            err = r.take(">h")
+            if err != 26:
+                raise AssertionError("JoinGroup v0 session timeout %d: error %d, want 26" % (st, err))
+        # a commit for a member of a generation that does not exist
+        body = (kh.kstr("hostile-g") + struct.pack(">i", 999) + kh.kstr("nobody") + struct.pack(">q", -1) +
+                struct.pack(">i", 1) + kh.kstr(TOPIC) + struct.pack(">i", 1) + struct.pack(">iq", 0, 0) +
+                kh.kstr(""))
+        r = answer(P, 8, 2, body, "OffsetCommit v2")
+        r.take(">i"); r.str(); r.take(">i")
+        part, err = r.take(">ih")
+        if err not in (22, 25):
+            raise AssertionError("OffsetCommit v2 for a stranger in generation 999: error %d, "
+                                 "want 22 or 25" % err)
+        P.after("group probes")
+    P.chk("JoinGroup session timeout out of range -> 26; stranger's commit -> 22/25", join_timeouts)
+
+    def stale_controller():
+        z = P.c.zk()
+        try:
+            epoch = int(z.get("/controller_epoch")[0])
+        finally:
+            z.stop()
+            z.close()
+        if epoch < 1:
+            raise AssertionError("/controller_epoch is %d" % epoch)
+        stale = epoch - 1
+        before = log_end(P.port)
+        # LeaderAndIsr v0: make broker 7 the leader of our partition
+        body = (struct.pack(">ii", 7, stale) + struct.pack(">i", 1) + kh.kstr(TOPIC) +
+                struct.pack(">iiii", 0, stale, 7, 99) + struct.pack(">ii", 1, 7) + struct.pack(">i", 0) +
+                struct.pack(">ii", 1, 7) + struct.pack(">i", 1) + struct.pack(">i", 7) + kh.kstr("127.0.0.1") +
+                struct.pack(">i", 1))
+        r = answer(P, 4, 0, body, "LeaderAndIsr v0")
+        err = r.take(">h")
+        if err != 11:
+            raise AssertionError("LeaderAndIsr with controller epoch %d (current %d): error %d, want 11" % (
+                stale, epoch, err))
+        # StopReplica v0 with delete_partitions: must not delete anything
+        body = struct.pack(">iib", 7, stale, 1) + struct.pack(">i", 1) + kh.kstr(TOPIC) + struct.pack(">i", 0)
+        r = answer(P, 5, 0, body, "StopReplica v0")
+        err = r.take(">h")
+        if err != 11:
+            raise AssertionError("StopReplica with a stale controller epoch: error %d, want 11" % err)
+        # UpdateMetadata v0 saying the partition is led by broker 7
+        body = (struct.pack(">ii", 7, stale) + struct.pack(">i", 1) + kh.kstr(TOPIC) +
+                struct.pack(">iiii", 0, stale, 7, 99) + struct.pack(">ii", 1, 7) + struct.pack(">i", 0) +
+                struct.pack(">ii", 1, 7) + struct.pack(">i", 1) + struct.pack(">i", 7) + kh.kstr("127.0.0.1") +
+                struct.pack(">i", 1))
+        r = answer(P, 6, 0, body, "UpdateMetadata v0")
+        err = r.take(">h")
+        if err != 11:
+            raise AssertionError("UpdateMetadata with a stale controller epoch: error %d, want 11" % err)
+        P.after("stale controller requests")
+        md = kh.metadata_v0(P.port, [TOPIC])["topics"][TOPIC][1][0]
+        if md[1] != 0:
+            raise AssertionError("after stale controller requests partition 0 is led by %d" % md[1])
+        if log_end(P.port) != before:
+            raise AssertionError("log end moved after StopReplica")
+        base = produce_offset(P.port, plain_batch([b"after-stale"]))
+        if base != before:
+            raise AssertionError("produce after stale controller requests at %d, want %d" % (base, before))
+    P.chk("LeaderAndIsr / StopReplica / UpdateMetadata with a stale controller epoch -> 11, no effect",
+          stale_controller)
 
 
 def bomb_gzip(total):
@@ -586,7 +731,8 @@ def main():
     t_slow = time.monotonic()
     try:
         probe_control(P)
-        for group in (probe_frames, probe_keys, probe_lengths, probe_records, probe_names, probe_bombs):
+        for group in (probe_frames, probe_keys, probe_lengths, probe_records, probe_semantics,
+                      probe_names, probe_bombs):
             n = len(by.acked)
             group(P)
             P.chk("bystander progresses after %s" % group.__name__, by.progress, n)

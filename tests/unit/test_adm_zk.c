@@ -232,6 +232,51 @@ START_TEST(create_topic_api)
     ck_assert_str_eq(s, "{\"version\":1,\"broker\":0,\"block_start\":\"0\",\"block_end\":\"999\"}");
     free(s);
 
+    /* the config change listener: /config/changes does not exist yet (exist-watch) */
+    ck_assert_int_eq(badm_last_config_change(a), -1);
+    create_path(&e, "/config", NULL, 0);
+    create_path(&e, "/config/changes", NULL, 0);
+    create_path(&e, "/config/changes/config_change_", "{\"version\":2,\"entity_path\":\"topics/auto1\"}",
+                ZK_PERSISTENT_SEQUENTIAL);
+    end = clock_mono_ms() + 5000;
+    while (badm_last_config_change(a) != 0 && clock_mono_ms() < end)
+        event_base_loop(e.base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(1000);
+    ck_assert_int_eq(badm_last_config_change(a), 0);
+    /* a new session (after an expiry): the watch is set again */
+    zkc_t *old = e.b.zk;
+    zkc_config_t zc = {.connect = e.cfg.zookeeper_connect, .session_timeout_ms = 6000};
+    int zerr = 0;
+    e.b.zk = zkc_new(e.base, &zc, &zerr);
+    ck_assert_int_eq(zkc_wait_connected(e.b.zk, 5000), ZOK);
+    zkc_sync_close(old);
+    zkc_free(old);
+    badm_session_renewed(a);
+    create_path(&e, "/config/changes/config_change_", "{\"version\":1,\"entity_type\":\"topics\","
+                "\"entity_name\":\"auto1\"}", ZK_PERSISTENT_SEQUENTIAL);
+    end = clock_mono_ms() + 5000;
+    while (badm_last_config_change(a) != 1 && clock_mono_ms() < end)
+        event_base_loop(e.base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(1000);
+    ck_assert_int_eq(badm_last_config_change(a), 1);
+    /* old notifications are deleted when the next change is processed */
+    badm_set_config_change_expiry(a, 0);
+    usleep(20000);
+    create_path(&e, "/config/changes/config_change_", "{\"version\":2,\"entity_path\":\"clients/c\"}",
+                ZK_PERSISTENT_SEQUENTIAL);
+    end = clock_mono_ms() + 5000;
+    for (;;) {
+        zkc_reply_t r;
+        ck_assert_int_eq(zkc_sync_get_children(e.b.zk, "/config/changes", NULL, &r), ZOK);
+        int32_t n = r.strings.n;
+        zkc_reply_free(&r);
+        if (n <= 1 && badm_last_config_change(a) == 2)
+            break;   /* 0 and 1 are gone (2 may be too once it is old enough) */
+        ck_assert(clock_mono_ms() < end);
+        event_base_loop(e.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+        usleep(1000);
+    }
+    s = get(&e, "/config/changes/config_change_0000000000");
+    ck_assert_ptr_null(s);
+
     /* freed with a create in flight: called back once, with an error, no leak */
     memset(&o, 0, sizeof o);
     badm_create_topic(a, "late", 1, 1, NULL, 0, on_done, &o);

@@ -59,6 +59,7 @@ typedef struct fake_s {
     plog_t *log;               /* partition 0's real log, or NULL */
     char dir[300];             /* its log dir */
     int wakes;
+    const char *client_id;     /* of the requests sent */
     fctx_t ctx[MAXCTX];
     int nctx;
     arena_t arena;
@@ -205,6 +206,7 @@ static fake_t *fake_new(void)
     f->offsets_parts = -1;
     f->leader = 7;
     f->topic_parts = 4;
+    f->client_id = "consumer-7";
     snprintf(f->dir, sizeof f->dir, "%s/%d", tmpdir, ++ndirs);
     ck_assert_int_eq(mkdir(f->dir, 0755), 0);
     arena_init(&f->arena);
@@ -283,7 +285,7 @@ static fctx_t *send(fake_t *f, gcd_t *d, int16_t api, int16_t version, const voi
     req.hdr.api_key = api;
     req.hdr.api_version = version;
     req.hdr.correlation_id = c->id;
-    req.hdr.client_id = kp_str("consumer-7");
+    req.hdr.client_id = kp_str(f->client_id);
     req.hdr.version = 1;
     req.api = kp_api_find(api);
     req.body = (void *)body;
@@ -369,8 +371,8 @@ static fctx_t *sync_group(fake_t *f, gcd_t *d, const char *group, int32_t gen, c
     return send(f, d, KP_SYNC_GROUP, 1, &rq, 0);
 }
 
-static fctx_t *commit(fake_t *f, gcd_t *d, const char *group, int32_t gen, const char *member, int32_t part,
-                      int64_t offset)
+static fctx_t *commit_topic(fake_t *f, gcd_t *d, const char *group, int32_t gen, const char *member, kp_str_t topic,
+                            int32_t part, int64_t offset)
 {
     kp_OffsetCommitRequest rq;
     kp_init(&kp_OffsetCommitRequest_schema, &rq);
@@ -382,10 +384,16 @@ static fctx_t *commit(fake_t *f, gcd_t *d, const char *group, int32_t gen, const
     p.PartitionIndex = part;
     p.CommittedOffset = offset;
     p.CommittedMetadata = kp_str("");
-    kp_OffsetCommitRequest_OffsetCommitRequestTopic t = {kp_str("t"), {1, &p}};
+    kp_OffsetCommitRequest_OffsetCommitRequestTopic t = {topic, {1, &p}};
     rq.Topics.n = 1;
     rq.Topics.v = &t;
     return send(f, d, KP_OFFSET_COMMIT, 2, &rq, 0);
+}
+
+static fctx_t *commit(fake_t *f, gcd_t *d, const char *group, int32_t gen, const char *member, int32_t part,
+                      int64_t offset)
+{
+    return commit_topic(f, d, group, gen, member, kp_str("t"), part, offset);
 }
 
 static int16_t commit_error(fake_t *f, fctx_t *c)
@@ -465,6 +473,10 @@ START_TEST(find_coordinator_creates_offsets_topic)
     /* a failure (fewer brokers than the replication factor) ends it; the next request retries */
     f->create_cb(f->create_arg, KERR_INVALID_REPLICATION_FACTOR, "Replication factor: 3 larger than available brokers: 1.");
     ck_assert(!gcd_creating(d));
+    r = find_coord(f, d, 2, "g", 0, 0);
+    ck_assert_int_eq(r->ErrorCode, KERR_COORDINATOR_NOT_AVAILABLE);
+    ck_assert_int_eq(f->creates, 1);   /* not again within a second */
+    f->now += 1000;
     r = find_coord(f, d, 2, "g", 0, 0);
     ck_assert_int_eq(r->ErrorCode, KERR_COORDINATOR_NOT_AVAILABLE);
     ck_assert_int_eq(f->creates, 2);
@@ -574,6 +586,13 @@ START_TEST(group_flow_async_appends)
     /* a partition that does not exist */
     c = commit(f, d, "g", gen, m, 9, 1);
     ck_assert_int_eq(commit_error(f, c), KERR_UNKNOWN_TOPIC_OR_PARTITION);
+    /* a topic name with a NUL is not the topic before the NUL */
+    c = commit_topic(f, d, "g", gen, m, (kp_str_t){(const uint8_t *)"t\0x", 3}, 0, 1);
+    ck_assert_int_eq(commit_error(f, c), KERR_UNKNOWN_TOPIC_OR_PARTITION);
+    f->topic_parts = -1;
+    c = commit(f, d, "g", gen, m, 0, 1);
+    ck_assert_int_eq(commit_error(f, c), KERR_UNKNOWN_TOPIC_OR_PARTITION);
+    f->topic_parts = 4;
     /* the group's timers reach the driver's deadline */
     ck_assert_int_lt(gcd_next_deadline(d), f->now + 11000);
     ck_assert_int_gt(f->wakes, 0);
@@ -631,6 +650,24 @@ START_TEST(describe_and_list_show_client)
     ck_assert_int_eq(l->Groups.n, 1);
     ck_assert(kp_str_eq(l->Groups.v[0].GroupId, "g"));
     ck_assert(kp_str_eq(l->Groups.v[0].ProtocolType, "consumer"));
+    /* a long client id is kept whole (member id prefix, DescribeGroups) */
+    char longid[400];
+    memset(longid, 'c', sizeof longid - 1);
+    longid[sizeof longid - 1] = '\0';
+    f->client_id = longid;
+    fctx_t *j = join(f, d, "long", "");
+    kp_JoinGroupResponse *jr = resp(f, j);
+    ck_assert_ptr_nonnull(jr);
+    ck_assert_int_eq(jr->ErrorCode, 0);
+    ck_assert_int_gt(jr->MemberId.len, (int32_t)strlen(longid));
+    ck_assert(memcmp(jr->MemberId.p, longid, strlen(longid)) == 0);
+    names[0] = kp_str("long");
+    c = send(f, d, KP_DESCRIBE_GROUPS, 0, &dr, 0);
+    r = resp(f, c);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->Groups.v[0].Members.n, 1);
+    ck_assert(kp_str_eq(r->Groups.v[0].Members.v[0].ClientId, longid));
+    f->client_id = "consumer-7";
     /* not a group API */
     kp_request_t req;
     memset(&req, 0, sizeof req);

@@ -585,6 +585,126 @@ START_TEST(followers_leave_a_silent_leader)
 }
 END_TEST
 
+/* A killed leader: its peers see the links reset (zab_peer_down). They start an election
+ * at once, decide as soon as every voter still up agrees (no finalize wait for the dead
+ * one's vote), and the new leader establishes its epoch without waiting for a tick,
+ * even when a follower's FOLLOWERINFO reached it while it was still looking. */
+START_TEST(a_killed_leader_is_replaced_without_waiting)
+{
+    for (int observers = 0; observers <= 1; observers++) {
+        zs_opts_t o;
+        quiet(&o, 3, observers);
+        o.tick_ms = 2000;     /* ticks are far away: nothing below may wait for one */
+        o.elect_ms = 200;
+        zs_sim_t s;
+        zs_init(&s, 11 + (uint64_t)observers, &o);
+        SIM_OK(&s, zs_run(&s, 10000));
+        int l = zs_leader(&s);
+        ck_assert_int_ge(l, 0);
+        int64_t t0 = s.now;
+        int old = s.srv[l].id;
+        zs_crash(&s, l, false);
+        for (int i = 0; i < s.n; i++)
+            if (i != l) {
+                zab_peer_down(s.srv[i].z, old);   /* every survivor saw the reset */
+                zs_drain(&s, &s.srv[i]);
+            }
+        int nl = -1;
+        while (s.now < t0 + 5000) {
+            SIM_OK(&s, zs_run(&s, s.now + 1));
+            nl = zs_leader(&s);
+            bool all = nl >= 0;
+            for (int i = 0; i < s.n && all; i++)
+                if (i != l && !zab_serving(s.srv[i].z))
+                    all = false;
+            if (all)
+                break;
+        }
+        ck_assert_int_ge(nl, 0);
+        ck_assert_int_ne(nl, l);
+        /* well under one finalize wait (elect_ms), let alone a tick: a few message
+         * delays (1-4 ms each) and fsyncs (<= 2 ms) */
+        ck_assert_msg(s.now - t0 < o.elect_ms / 2, "%d observers: took %" PRId64 " ms", observers, s.now - t0);
+        zs_restart(&s, l);
+        SIM_OK(&s, zs_settle(&s, 10000));
+        zs_free(&s);
+    }
+}
+END_TEST
+
+/* A follower's FOLLOWERINFO that arrives before its leader leads is lost; the leader's
+ * announcement (a VOTE saying LEADING) makes it send another at once. */
+START_TEST(an_early_followerinfo_is_sent_again)
+{
+    zab_config_t c;
+    memset(&c, 0, sizeof c);
+    c.my_id = 1;
+    c.nvoters = 3;
+    c.voters[0] = 1;
+    c.voters[1] = 2;
+    c.voters[2] = 3;
+    c.tick_ms = 2000;
+    c.elect_ms = 200;
+    zab_state_t st = {0};
+    zab_t *z = zab_open(&c, &st);
+    zab_tick(z, 1000);
+    /* 2 and 3 vote for 3, 3 then leads; we follow 3 */
+    for (int from = 2; from <= 3; from++) {
+        zab_msg_t v;
+        memset(&v, 0, sizeof v);
+        v.type = ZAB_MSG_VOTE;
+        v.from = from;
+        v.to = 1;
+        v.round = 1;
+        v.state = ZAB_LOOKING;
+        v.leader = 3;
+        v.data.len = -1;
+        ck_assert_int_eq(zab_step(z, &v), 0);
+    }
+    ck_assert_int_eq(zab_role(z), ZAB_FOLLOWING);
+    ck_assert_int_eq(zab_leader(z), 3);
+    zab_ready_t rd;
+    int fi = 0;
+    ck_assert(zab_ready(z, &rd));
+    for (size_t i = 0; i < rd.nmsgs; i++)
+        fi += rd.msgs[i].type == ZAB_MSG_FOLLOWERINFO && rd.msgs[i].to == 3;
+    zab_advance(z);
+    ck_assert_int_eq(fi, 1);
+    /* 3 announces it leads: a new FOLLOWERINFO at once (same ms) */
+    zab_msg_t a;
+    memset(&a, 0, sizeof a);
+    a.type = ZAB_MSG_VOTE;
+    a.from = 3;
+    a.to = 1;
+    a.round = 1;
+    a.state = ZAB_LEADING;
+    a.leader = 3;
+    a.data.len = -1;
+    ck_assert_int_eq(zab_step(z, &a), 0);
+    fi = 0;
+    ck_assert(zab_ready(z, &rd));
+    for (size_t i = 0; i < rd.nmsgs; i++)
+        fi += rd.msgs[i].type == ZAB_MSG_FOLLOWERINFO && rd.msgs[i].to == 3;
+    zab_advance(z);
+    ck_assert_int_eq(fi, 1);
+    /* no answer: resent with a doubling wait (elect_ms, 2x, 4x ...; this was the 2nd) */
+    zab_tick(z, 1000 + 399);
+    ck_assert(!zab_ready(z, &rd) || (zab_advance(z), rd.nmsgs == 0));
+    zab_tick(z, 1000 + 400);
+    ck_assert(zab_ready(z, &rd));
+    ck_assert_uint_eq(rd.nmsgs, 1);
+    ck_assert_int_eq(rd.msgs[0].type, ZAB_MSG_FOLLOWERINFO);
+    zab_advance(z);
+    zab_tick(z, 1000 + 400 + 799);
+    ck_assert(!zab_ready(z, &rd) || (zab_advance(z), rd.nmsgs == 0));
+    zab_tick(z, 1000 + 400 + 800);
+    ck_assert(zab_ready(z, &rd));
+    ck_assert_int_eq(rd.msgs[0].type, ZAB_MSG_FOLLOWERINFO);
+    zab_advance(z);
+    zab_free(z);
+}
+END_TEST
+
 START_TEST(forwarded_writes_commit_in_order)
 {
     zs_opts_t o;
@@ -654,6 +774,8 @@ int main(void)
     tcase_add_test(tc, no_truncation_below_a_learners_snapshot);
     tcase_add_test(tc, observer_gets_committed_txns_and_mntr_figures);
     tcase_add_test(tc, followers_leave_a_silent_leader);
+    tcase_add_test(tc, a_killed_leader_is_replaced_without_waiting);
+    tcase_add_test(tc, an_early_followerinfo_is_sent_again);
     tcase_add_test(tc, forwarded_writes_commit_in_order);
     tcase_add_test(tc, leader_that_cannot_log_steps_down);
     suite_add_tcase(su, tc);

@@ -532,6 +532,11 @@ ZS_FN void zs_crash(zs_sim_t *s, int i, bool lose_unsynced)
     zv_truncate(&sv->state, 0);
     sv->fsync_at = -1;
     zs_fail_pending(s, i);
+    /* A killed process's TCP links reset: its peers usually learn of it at once
+     * (zab_peer_down), as a driver does from a read error; sometimes only by silence. */
+    for (int k = 0; k < s->n; k++)
+        if (k != i && s->srv[k].up && zs_pct(s, 75))
+            zab_peer_down(s->srv[k].z, sv->id);
 }
 
 ZS_FN void zs_restart(zs_sim_t *s, int i)
