@@ -444,10 +444,7 @@ static void on_metadata(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
         bool may_create = b->cfg->auto_create_topics_enable && (version < 4 || q->AllowAutoTopicCreation);
         for (int32_t i = 0; i < q->Topics.n; i++) {
             kp_MetadataResponse_MetadataResponseTopic *o = &r->Topics.v[i];
-            kp_str_t raw = q->Topics.v[i].Name;
-            /* a NUL inside the name would cut the C string short: such a name is invalid */
-            char *name = raw.len > 0 && memchr(raw.p, 0, (size_t)raw.len) ? arena_strndup(a, "", 0)
-                                                                            : kp_str_dup(a, raw);
+            char *name = kp_str_dup(a, q->Topics.v[i].Name);
             o->Name = q->Topics.v[i].Name;
             if (!name) {
                 o->Name = kp_str("");
