@@ -74,6 +74,9 @@ typedef struct pkey_s {
 } pkey_t;
 
 /* ---- replica.c ---- */
+/* A topic name from a request as a C string from the arena; NULL for null or a name with a
+ * NUL byte in it (no valid topic has one). */
+char *rep_name_dup(arena_t *a, kp_str_t s);
 bool rep_pkey_make(pkey_t *k, const char *topic, size_t tlen, int32_t partition);
 rpart_t *rep_part_get(const brep_t *r, const char *topic, int32_t partition);
 rpart_t *rep_part_get_s(const brep_t *r, kp_str_t topic, int32_t partition);

@@ -32,6 +32,13 @@
 
 /* ---- partition keys and lookup ---- */
 
+char *rep_name_dup(arena_t *a, kp_str_t s)
+{
+    if (s.len < 0 || (s.len > 0 && memchr(s.p, 0, (size_t)s.len)))
+        return NULL;
+    return kp_str_dup(a, s);
+}
+
 bool rep_pkey_make(pkey_t *k, const char *topic, size_t tlen, int32_t partition)
 {
     if (tlen > 255)
@@ -85,7 +92,7 @@ rpart_t *rep_leader_part(const brep_t *r, arena_t *a, kp_str_t topic, int32_t pa
         *err = KERR_NONE;
         return p;
     }
-    char *t = kp_str_dup(a, topic);
+    char *t = rep_name_dup(a, topic);
     *err = t ? rep_not_here(r, t, partition) : KERR_UNKNOWN_TOPIC_OR_PARTITION;
     return NULL;
 }
@@ -713,7 +720,7 @@ static void lai_finish(lai_job_t *j)
             kp_LeaderAndIsrResponse_LeaderAndIsrPartitionError *e = &j->resp->PartitionErrors.v[i];
             if (e->ErrorCode != KERR_NONE)
                 continue;
-            char *topic = kp_str_dup(bsrv_ctx_arena(j->ctx), j->topic_of[i]);
+            char *topic = rep_name_dup(bsrv_ctx_arena(j->ctx), j->topic_of[i]);
             rtcfg_t *cfg = hmap_gets(&r->topics, topic);
             rtcfg_t dflt;
             if (!cfg) {
@@ -792,7 +799,7 @@ static void on_leader_and_isr(bsrv_ctx_t *ctx, const kp_request_t *req, void *ar
         kp_LeaderAndIsrResponse_LeaderAndIsrPartitionError *e = &resp->PartitionErrors.v[i];
         e->TopicName = j->topic_of[i];
         e->PartitionIndex = s->PartitionIndex;
-        char *topic = kp_str_dup(a, j->topic_of[i]);
+        char *topic = rep_name_dup(a, j->topic_of[i]);
         bool mine = false;
         for (int32_t x = 0; x < s->Replicas.n; x++)
             mine |= s->Replicas.v[x] == r->b->id;
@@ -879,13 +886,13 @@ static void on_stop_replica(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
             kp_StopReplicaResponse_StopReplicaPartitionError *e = &resp->PartitionErrors.v[k];
             e->TopicName = q->UngroupedPartitions.v[i].TopicName;
             e->PartitionIndex = q->UngroupedPartitions.v[i].PartitionIndex;
-            char *t = kp_str_dup(a, e->TopicName);
+            char *t = rep_name_dup(a, e->TopicName);
             if (t)
                 stop_one(r, t, e->PartitionIndex, q->DeletePartitions);
         }
     } else {
         for (int32_t i = 0; i < q->Topics.n; i++) {
-            char *t = kp_str_dup(a, q->Topics.v[i].Name);
+            char *t = rep_name_dup(a, q->Topics.v[i].Name);
             for (int32_t x = 0; x < q->Topics.v[i].PartitionIndexes.n; x++, k++) {
                 kp_StopReplicaResponse_StopReplicaPartitionError *e = &resp->PartitionErrors.v[k];
                 e->TopicName = q->Topics.v[i].Name;

@@ -1,23 +1,29 @@
 #!/usr/bin/python3
-"""gregor-broker's data path with real clients: Produce, Fetch, ListOffsets, Metadata.
+"""gregor-broker's data path with real clients: Produce, Fetch, ListOffsets, Metadata, ...
 
 Starts gregor-coord and one gregor-broker (broker.id 0). Topics are created by writing
-/brokers/topics/T with kazoo as `kafka-topics.sh --zookeeper` does; if no controller acts on
-that within a few seconds (the controller is another module), this script plays the
-controller itself and sends UpdateMetadata v4 and LeaderAndIsr v1 over the Kafka protocol.
+/config/topics/T and /brokers/topics/T with kazoo, as `kafka-topics.sh --zookeeper` does; if
+no controller acts on that within a few seconds, this script plays the controller itself
+(UpdateMetadata v4, LeaderAndIsr v1 over the Kafka protocol).
 
 Checks:
-  - kcat -L lists the broker and the topics with leaders;
-  - kcat -P / -C round trip with every codec (none, gzip, snappy, lz4, zstd);
-  - kafka-python KafkaProducer / KafkaConsumer (no group) in auto mode and with
-    api_version=(0,10,0) (magic 1, Fetch v2 down-conversion);
-  - confluent_kafka Producer with enable.idempotence=True (needs InitProducerId, from the admin
-    module: skipped with a note while the broker does not advertise it) and a raw idempotent
-    retry: a duplicate batch gets the original offset and is not appended again; a gap gets
-    OUT_OF_ORDER_SEQUENCE_NUMBER;
-  - raw: acks=2 -> INVALID_REQUIRED_ACKS, unknown topic -> UNKNOWN_TOPIC_OR_PARTITION,
-    acks=0 gets no response, long-poll Fetch returns when data arrives, ListOffsets v0/v1,
-    OFFSET_OUT_OF_RANGE.
+  - Metadata (brokers, topics, invalid and unknown names, stale UpdateMetadata refused), kcat -L;
+  - raw protocol: Produce v0/v3/v7 (magic 0 and v2), acks=2 -> INVALID_REQUIRED_ACKS, unknown
+    topic/partition, bad CRC, transactional id; Fetch v0/v1/v2/v11 (down-conversion to magic
+    0/1), OFFSET_OUT_OF_RANGE; ListOffsets v0/v1/v5 (earliest, latest, by time); DeleteRecords;
+    OffsetForLeaderEpoch; hostile data (garbage, truncated batch, gzip bomb, odd sizes);
+  - topic configs (LogAppendTime, max.message.bytes) and a /config/changes notification;
+  - long poll woken by an append; acks=0 gets no response, and its error closes the connection;
+  - idempotent producer rules (duplicate -> original offset, gap, unknown producer), also after
+    a restart (state rebuilt from the log);
+  - acks=-1 with a two-replica ISR (purgatory; HW moved by follower fetches; timeout), ISR
+    shrink/expansion written to the partition state znode and /isr_change_notification;
+  - kcat -P / -C with every codec (none, gzip, snappy, lz4, zstd);
+  - kafka-python KafkaProducer / KafkaConsumer (no group), auto and api_version=(0,10,0);
+  - confluent_kafka Producer with enable.idempotence=True (when InitProducerId is served);
+  - kill -9 after acknowledged acks=1 writes: everything readable after the restart.
+Environment: GREGOR_BROKER (binary, e.g. the ASan build), GREGOR_BROKER_WRAP (e.g. "valgrind
+--error-exitcode=9"), ZKH_KEEP=1 keeps the work directory.
 Exit 0 pass, 77 skip, 1 fail."""
 import os
 import shutil
@@ -582,6 +588,18 @@ def run(zk, b):
     check(err == 10, "max.message.bytes=200 gave %d" % err)
     _, err, _, _, _ = produce(c, 7, "small", 0, batch_v2([b"y"]))
     check(err == 0, "small batch to the small topic gave %d" % err)
+
+    # a config change announced the way kafka-configs.sh --zookeeper does it reaches the logs
+    # (through the admin module's /config/changes listener)
+    if real_ctl:
+        from kazoo.client import KazooClient
+        z = KazooClient(hosts="127.0.0.1:%d" % zk.port)
+        z.start(timeout=10)
+        z.set("/config/topics/small", b'{"version":1,"config":{"max.message.bytes":"100000"}}')
+        z.create("/config/changes/config_change_", b'{"version":2,"entity_path":"topics/small"}', sequence=True)
+        z.stop()
+        zkharness.wait_until(lambda: produce(c, 7, "small", 0, batch_v2([b"y" * 300]))[1] == 0, 10,
+                             what="max.message.bytes raised by a config change")
 
     # long poll: a fetch at the end waits, and returns when another connection produces
     c2 = Conn(port)
