@@ -306,15 +306,15 @@ def scenario_seed000(c, d):
 def scenario_seed001_producer(c, d):
     """As written the script ends without flush(); kafka-python 2.0.2's atexit handler calls
     close(timeout=0), which drops what is still queued (with any broker, timing-dependent). So:
-    as written, whatever arrived is right (dense offsets from 0, the JSON value, partition 0);
+    as written, whatever arrived (0..1000 records) is right (dense offsets from 0, the JSON
+    value, partition 0);
     with the producer.flush() a user adds, exactly the 1000 records arrive."""
     kh.need_gregor("seeds/001 producer uses api_version=(0,10,0)")
     c.create_topic("first", 1)
     prod = Script(d, "seed001_producer.py", adapt(SEED001_PRODUCER, "localhost:%d" % c.port))
     prod.wait_exit(90)
-    n1 = check_first(c, None)
-    if n1 < 1:
-        raise AssertionError("seed 001 as written: nothing arrived")
+    n1 = check_first(c, None)      # anything from 0 to 1000, all of it right
+    print("    seeds/001 as written: %d of 1000 records arrived" % n1, file=sys.stderr)
     prod = Script(d, "seed001_producer_flush.py",
                   adapt(SEED001_PRODUCER, "localhost:%d" % c.port) + "producer.flush()\n")
     prod.wait_exit(90)

@@ -246,10 +246,10 @@ class Probes:
             self.after(name)
         self.chk(name, run)
 
-    def expect_error(self, name, records, codes, ver=3, acks=1):
+    def expect_error(self, name, records, codes, ver=3, acks=1, topic=TOPIC):
         def run():
             before = log_end(self.port)
-            got = produce_error(self.port, records, ver=ver, acks=acks)
+            got = produce_error(self.port, records, ver=ver, acks=acks, topic=topic)
             if got != "closed" and got not in codes:
                 raise AssertionError("%s: got %r, want one of %r or a closed connection" % (
                     name, got, codes))
@@ -450,6 +450,22 @@ def probe_records(P):
                    (CORRUPT, INVALID_RECORD))
     P.expect_error("batch above message.max.bytes", plain_batch([os.urandom(1200 * 1024)]), (TOO_LARGE,))
     P.expect_error("acks=5", plain_batch([b"v"]), (BAD_ACKS,), acks=5)
+    P.expect_error("Produce to an unknown topic", plain_batch([b"v"]), (3,), topic="no-such-topic-here")
+    # a NUL inside the topic name must not make it another topic (here: ours)
+    P.expect_error("Produce to 'hostile\\0junk'", plain_batch([b"v"]), (3, INVALID_TOPIC),
+                   topic=TOPIC.encode() + b"\x00junk")
+
+    def fetch_nul():
+        try:
+            got = fetch_v4_error(P, TOPIC.encode() + b"\x00junk", 0, 0)
+        except AssertionError as e:
+            if ": closed" not in str(e):
+                raise
+            got = 3         # a closed connection is fine too
+        if got not in (3, INVALID_TOPIC):
+            raise AssertionError("Fetch of 'hostile\\0junk': error %d, want 3 or 17" % got)
+        P.after("fetch nul")
+    P.chk("Fetch of 'hostile\\0junk' -> 3/17", fetch_nul)
 
 
 def answer(P, api, ver, body, what):

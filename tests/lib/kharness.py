@@ -662,15 +662,28 @@ class Check:
 
 
 def run_cmd(argv, timeout=60, input=None, env=None, check=True):
-    """Runs a client command; returns (rc, stdout, stderr). check: nonzero rc raises."""
-    r = subprocess.run(argv, input=input, capture_output=True, timeout=timeout, env=env,
-                       start_new_session=True)
-    out = r.stdout.decode("utf-8", "replace") if isinstance(r.stdout, bytes) else r.stdout
-    err = r.stderr.decode("utf-8", "replace") if isinstance(r.stderr, bytes) else r.stderr
-    if check and r.returncode != 0:
+    """Runs a client command in its own process group; returns (rc, stdout, stderr).
+    On timeout the whole group is killed and AssertionError raised; check: nonzero rc raises."""
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                         start_new_session=True)
+    try:
+        out, err = p.communicate(input=input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        out, err = p.communicate()
+        raise AssertionError("%s did not finish within %ds\nstdout: %s\nstderr: %s" % (
+            " ".join(argv), timeout, out.decode("utf-8", "replace")[-2000:],
+            err.decode("utf-8", "replace")[-3000:]))
+    out = out.decode("utf-8", "replace")
+    err = err.decode("utf-8", "replace")
+    if check and p.returncode != 0:
         raise AssertionError("%s exited %d\nstdout: %s\nstderr: %s" % (
-            " ".join(argv), r.returncode, out[-2000:], err[-3000:]))
-    return r.returncode, out, err
+            " ".join(argv), p.returncode, out[-2000:], err[-3000:]))
+    return p.returncode, out, err
 
 
 def main_cli(argv):
