@@ -448,6 +448,7 @@ struct ct_s {
     int32_t out_nparts, out_rf; /* what was (or would be) created */
     bool parents_done;
     bool rack_safe;             /* RackAwareMode.Safe (auto-creation): mixed racks = no racks */
+    bool sequenced;             /* started by creq_next_ct: its end starts the next */
 };
 
 static void ct_finish(ct_t *op, int16_t err, const char *msg)
@@ -545,6 +546,30 @@ static void ct_check_deleting(ct_t *op)
     free(p);
 }
 
+static int cmp_i32(const void *x, const void *y)
+{
+    int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* A broker id listed twice in l (sorted copy: n log n, whatever a client sends), or 0 with
+ * *dup unset. */
+static bool ilist_dup(const zkpaths_ilist_t *l, int32_t *dup)
+{
+    if (l->n < 2)
+        return false;
+    int32_t *v = xmemdup(l->v, l->n * sizeof *v);
+    qsort(v, l->n, sizeof *v, cmp_i32);
+    bool found = false;
+    for (size_t i = 1; i < l->n && !found; i++)
+        if (v[i] == v[i - 1]) {
+            *dup = v[i];
+            found = true;
+        }
+    free(v);
+    return found;
+}
+
 /* Explicit assignments: AdminZkClient.validateTopicCreate's checks. 0 or a Kafka error. */
 static int ct_validate_assign(ct_t *op, char *m, size_t mlen)
 {
@@ -558,14 +583,12 @@ static int ct_validate_assign(ct_t *op, char *m, size_t mlen)
         return KERR_INVALID_REPLICA_ASSIGNMENT;
     }
     for (size_t i = 0; i < t->n_parts; i++) {
-        const zkpaths_ilist_t *r = &t->parts[i].replicas;
-        for (size_t x = 0; x < r->n; x++)
-            for (size_t y = x + 1; y < r->n; y++)
-                if (r->v[x] == r->v[y]) {
-                    snprintf(m, mlen, "Duplicate replica assignment found: partition %d has broker %d twice",
-                             t->parts[i].partition, r->v[x]);
-                    return KERR_INVALID_REPLICA_ASSIGNMENT;
-                }
+        int32_t d;
+        if (ilist_dup(&t->parts[i].replicas, &d)) {
+            snprintf(m, mlen, "Duplicate replica assignment found: partition %d has broker %d twice",
+                     t->parts[i].partition, d);
+            return KERR_INVALID_REPLICA_ASSIGNMENT;
+        }
     }
     for (size_t i = 0; i < t->n_parts; i++)
         if (t->parts[i].partition != (int32_t)i) {
@@ -1079,6 +1102,7 @@ static void creq_next_ct(creq_t *r)
         r->relaunch = false;
         if (r->opi < r->nops) {
             ct_t *op = r->ops[r->opi++];
+            op->sequenced = true;
             ct_start(r->a, op);
         }
     } while (r->relaunch);
@@ -1094,14 +1118,18 @@ static void creq_ct_fin(ct_t *op, int16_t err, const char *msg)
         t->rf = op->out_rf;
     }
     creq_t *r = t->r;
-    creq_next_ct(r);
+    if (op->sequenced)      /* the next one may start (ops refused up front are not in the sequence) */
+        creq_next_ct(r);
     creq_one_done(r);
 }
 
+/* By partition, then by request order (kept in adding.n while sorting). */
 static int cmp_passign(const void *x, const void *y)
 {
     const zkpaths_passign_t *a = x, *b = y;
-    return a->partition < b->partition ? -1 : a->partition > b->partition;
+    if (a->partition != b->partition)
+        return a->partition < b->partition ? -1 : 1;
+    return a->adding.n < b->adding.n ? -1 : a->adding.n > b->adding.n;
 }
 
 static void launch_create_topics(bsrv_ctx_t *ctx, const kp_request_t *req, badm_t *a)
@@ -1136,45 +1164,65 @@ static void launch_create_topics(bsrv_ctx_t *ctx, const kp_request_t *req, badm_
         op->validate_only = r->validate_only;
         op->fin = creq_ct_fin;
         op->arg = t;
-        const char *nullkey = NULL;
-        for (int32_t c = 0; c < ct->Configs.n; c++) {
+        const char *nullkey = NULL, *unknown = NULL;
+        for (int32_t c = 0; c < ct->Configs.n && !nullkey && !unknown; c++) {
             char *k = rstr(ar, ct->Configs.v[c].Name);
-            if (ct->Configs.v[c].Value.len < 0) {
+            if (!adm_tcfg_find(k))
+                unknown = k;    /* at most the known names are kept: a hostile list stays small */
+            else if (ct->Configs.v[c].Value.len < 0)
                 nullkey = k;
-                break;
+            else {
+                char *v = rstr(ar, ct->Configs.v[c].Value);
+                zkpaths_config_set(&op->cfg, k, v);
+                zkpaths_config_set(&t->cfg, k, v);
             }
-            char *v = rstr(ar, ct->Configs.v[c].Value);
-            zkpaths_config_set(&op->cfg, k, v);
-            zkpaths_config_set(&t->cfg, k, v);
+        }
+        if (ct->Assignments.n > ADM_MAX_PARTITIONS) {
+            char m[160];
+            snprintf(m, sizeof m, "Number of partitions %d is more than Gregor accepts for one topic (%d).",
+                     ct->Assignments.n, ADM_MAX_PARTITIONS);
+            op->z.a = a;
+            r->pending++;
+            ct_finish(op, KERR_INVALID_PARTITIONS, m);
+            continue;
         }
         if (ct->Assignments.n > 0) {
-            op->has_assign = true;
-            op->assign.parts = xcalloc((size_t)ct->Assignments.n, sizeof *op->assign.parts);
-            for (int32_t p = 0; p < ct->Assignments.n; p++) {
+            /* a map: a partition given twice keeps its last replica list (stable sort, then the
+             * last of each run) */
+            size_t na = (size_t)ct->Assignments.n;
+            zkpaths_passign_t *all = xcalloc(na, sizeof *all);
+            for (size_t p = 0; p < na; p++) {
                 const kp_CreateTopicsRequest_CreatableReplicaAssignment *as = &ct->Assignments.v[p];
-                zkpaths_passign_t *dst = NULL;
-                for (size_t q = 0; q < op->assign.n_parts; q++)
-                    if (op->assign.parts[q].partition == as->PartitionIndex) {
-                        dst = &op->assign.parts[q];
-                        zkpaths_ilist_free(&dst->replicas);
-                    }
-                if (!dst)
-                    dst = &op->assign.parts[op->assign.n_parts++];
-                dst->partition = as->PartitionIndex;
-                int32_t nb = as->BrokerIds.n > 0 ? as->BrokerIds.n : 0;
-                dst->replicas.v = xcalloc(nb ? (size_t)nb : 1, sizeof(int32_t));
-                dst->replicas.n = (size_t)nb;
-                for (int32_t x = 0; x < nb; x++)
-                    dst->replicas.v[x] = as->BrokerIds.v[x];
+                all[p].partition = as->PartitionIndex;
+                size_t nb = as->BrokerIds.n > 0 ? (size_t)as->BrokerIds.n : 0;
+                all[p].replicas.v = xcalloc(nb ? nb : 1, sizeof(int32_t));
+                all[p].replicas.n = nb;
+                for (size_t x = 0; x < nb; x++)
+                    all[p].replicas.v[x] = as->BrokerIds.v[x];
+                all[p].adding.n = p;    /* request order, for a stable sort */
             }
-            qsort(op->assign.parts, op->assign.n_parts, sizeof *op->assign.parts, cmp_passign);
+            qsort(all, na, sizeof *all, cmp_passign);
+            op->has_assign = true;
+            op->assign.parts = xcalloc(na, sizeof *op->assign.parts);
+            for (size_t p = 0; p < na; p++) {
+                all[p].adding.n = 0;
+                if (p + 1 < na && all[p + 1].partition == all[p].partition) {
+                    zkpaths_ilist_free(&all[p].replicas);
+                    continue;
+                }
+                op->assign.parts[op->assign.n_parts++] = all[p];
+            }
+            free(all);
         }
         r->pending++;
-        if (nullkey) {
+        if (nullkey || unknown) {
             char m[400];
-            snprintf(m, sizeof m, "Null value not supported for topic configs : %s", nullkey);
+            if (unknown)
+                snprintf(m, sizeof m, "Unknown topic config name: %.300s", unknown);
+            else
+                snprintf(m, sizeof m, "Null value not supported for topic configs : %.300s", nullkey);
             op->z.a = a;
-            ct_finish(op, KERR_INVALID_REQUEST, m);
+            ct_finish(op, unknown ? KERR_INVALID_CONFIG : KERR_INVALID_REQUEST, m);
             continue;
         }
         r->ops[r->nops++] = op;
@@ -1391,13 +1439,12 @@ static void cp_got_topic(zop_t *z, const zkc_result_t *res)
                 snprintf(m, sizeof m, "Cannot have replication factor of 0 for partition id %d.", pid);
                 err = KERR_INVALID_REPLICA_ASSIGNMENT;
             }
-            for (size_t x = 0; !err && x < l->n; x++)
-                for (size_t y = x + 1; !err && y < l->n; y++)
-                    if (l->v[x] == l->v[y]) {
-                        snprintf(m, sizeof m, "Duplicate brokers not allowed in replica assignment: for partition id %d.",
-                                 pid);
-                        err = KERR_INVALID_REPLICA_ASSIGNMENT;
-                    }
+            int32_t d;
+            if (!err && ilist_dup(l, &d)) {
+                snprintf(m, sizeof m, "Duplicate brokers not allowed in replica assignment: broker %d for partition "
+                         "id %d.", d, pid);
+                err = KERR_INVALID_REPLICA_ASSIGNMENT;
+            }
             if (!err && l->n != rf) {
                 snprintf(m, sizeof m, "Inconsistent replication factor between partitions, partition 0 has %zu while "
                          "partitions [%d] have replication factors [%zu], respectively.", rf, pid, l->n);
@@ -1920,15 +1967,18 @@ static void h_alter_configs(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
         op->z.a = a;
         op->t = t;
         op->validate_only = rq->ValidateOnly;
-        const char *nullkey = NULL;
-        for (int32_t c = 0; c < rs->Configs.n; c++) {
+        const char *nullkey = NULL, *unknown = NULL;
+        for (int32_t c = 0; c < rs->Configs.n && !unknown; c++) {
             char *k = rstr(ar, rs->Configs.v[c].Name);
-            if (rs->Configs.v[c].Value.len < 0) {
-                nullkey = k;
-                continue;
-            }
-            zkpaths_config_set(&op->cfg, k, rstr(ar, rs->Configs.v[c].Value));
+            if (!adm_tcfg_find(k))
+                unknown = k;    /* at most the known names are kept */
+            else if (rs->Configs.v[c].Value.len < 0)
+                nullkey = nullkey ? nullkey : k;
+            else
+                zkpaths_config_set(&op->cfg, k, rstr(ar, rs->Configs.v[c].Value));
         }
+        if (unknown)    /* validated after the existence check, as Kafka (ac_exists) */
+            zkpaths_config_set(&op->cfg, unknown, "");
         r->pending++;
         if (nullkey) {
             snprintf(m, sizeof m, "Invalid config value for resource ConfigResource(type=TOPIC, name='%s'): "
