@@ -1104,9 +1104,8 @@ static int cmp_passign(const void *x, const void *y)
     return a->partition < b->partition ? -1 : a->partition > b->partition;
 }
 
-static void h_create_topics(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
+static void launch_create_topics(bsrv_ctx_t *ctx, const kp_request_t *req, badm_t *a)
 {
-    badm_t *a = arg;
     const kp_CreateTopicsRequest *rq = req->body;
     arena_t *ar = bsrv_ctx_arena(ctx);
     creq_t *r = creq_new(a, ctx, req, rq->Topics.n);
@@ -1243,9 +1242,8 @@ static void dt_exists(zop_t *z, const zkc_result_t *res)
     free(p);
 }
 
-static void h_delete_topics(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
+static void launch_delete_topics(bsrv_ctx_t *ctx, const kp_request_t *req, badm_t *a)
 {
-    badm_t *a = arg;
     const kp_DeleteTopicsRequest *rq = req->body;
     arena_t *ar = bsrv_ctx_arena(ctx);
     creq_t *r = creq_new(a, ctx, req, rq->TopicNames.n);
@@ -1517,9 +1515,8 @@ static void cp_deleting(zop_t *z, const zkc_result_t *res)
     ZISSUE(op, cp_reassign, zkc_exists(zk, ZKPATHS_REASSIGN, NULL, zop_cb, op));
 }
 
-static void h_create_partitions(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
+static void launch_create_partitions(bsrv_ctx_t *ctx, const kp_request_t *req, badm_t *a)
 {
-    badm_t *a = arg;
     const kp_CreatePartitionsRequest *rq = req->body;
     arena_t *ar = bsrv_ctx_arena(ctx);
     creq_t *r = creq_new(a, ctx, req, rq->Topics.n);
@@ -1564,6 +1561,101 @@ static void h_create_partitions(bsrv_ctx_t *ctx, const kp_request_t *req, void *
         free(p);
     }
     creq_launched(r);
+}
+
+
+/* ---- only the controller creates and deletes topics (KafkaApis: controller.isActive) ---- */
+
+typedef void (*launch_fn)(bsrv_ctx_t *ctx, const kp_request_t *req, badm_t *a);
+
+typedef struct cc_s {
+    zop_t z;
+    bsrv_ctx_t *ctx;
+    const kp_request_t *req;
+    launch_fn launch;
+} cc_t;
+
+/* Every topic of the request gets NOT_CONTROLLER. */
+static void answer_not_controller(badm_t *a, bsrv_ctx_t *ctx, const kp_request_t *req)
+{
+    int32_t n = 0;
+    const kp_str_t *name0 = NULL;
+    size_t stride = 0;
+    switch (req->hdr.api_key) {
+    case KP_CREATE_TOPICS: {
+        const kp_CreateTopicsRequest *rq = req->body;
+        n = rq->Topics.n;
+        name0 = n > 0 ? &rq->Topics.v[0].Name : NULL;
+        stride = sizeof rq->Topics.v[0];
+        break;
+    }
+    case KP_DELETE_TOPICS: {
+        const kp_DeleteTopicsRequest *rq = req->body;
+        n = rq->TopicNames.n;
+        name0 = n > 0 ? &rq->TopicNames.v[0] : NULL;
+        stride = sizeof rq->TopicNames.v[0];
+        break;
+    }
+    default: {
+        const kp_CreatePartitionsRequest *rq = req->body;
+        n = rq->Topics.n;
+        name0 = n > 0 ? &rq->Topics.v[0].Name : NULL;
+        stride = sizeof rq->Topics.v[0];
+        break;
+    }
+    }
+    creq_t *r = creq_new(a, ctx, req, n);
+    arena_t *ar = bsrv_ctx_arena(ctx);
+    for (size_t i = 0; i < r->n; i++) {
+        const kp_str_t *nm = (const kp_str_t *)((const char *)name0 + i * stride);
+        r->t[i].wire = *nm;
+        r->t[i].name = rstr(ar, *nm);
+        rt_set(&r->t[i], KERR_NOT_CONTROLLER, NULL);
+    }
+    creq_launched(r);
+}
+
+static void cc_done(zop_t *z, const zkc_result_t *res)
+{
+    cc_t *op = (cc_t *)z;
+    badm_t *a = op->z.a;
+    bsrv_ctx_t *ctx = op->ctx;
+    const kp_request_t *req = op->req;
+    launch_fn launch = op->launch;
+    free(op);
+    int32_t id = -1;
+    if (res && res->rc == ZOK &&
+        zkpaths_controller_decode(res->data, res->datalen > 0 ? (size_t)res->datalen : 0, &id) == 0 &&
+        id == a->b->id && !a->dead) {
+        launch(ctx, req, a);
+        return;
+    }
+    answer_not_controller(a, ctx, req);
+}
+
+static void controller_only(bsrv_ctx_t *ctx, const kp_request_t *req, badm_t *a, launch_fn launch)
+{
+    cc_t *op = xcalloc(1, sizeof *op);
+    op->z.a = a;
+    op->ctx = ctx;
+    op->req = req;
+    op->launch = launch;
+    ZISSUE(op, cc_done, zkc_get_data(zk, ZKPATHS_CONTROLLER, NULL, zop_cb, op));
+}
+
+static void h_create_topics(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
+{
+    controller_only(ctx, req, arg, launch_create_topics);
+}
+
+static void h_delete_topics(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
+{
+    controller_only(ctx, req, arg, launch_delete_topics);
+}
+
+static void h_create_partitions(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
+{
+    controller_only(ctx, req, arg, launch_create_partitions);
 }
 
 /* ---- DescribeConfigs ---- */

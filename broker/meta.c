@@ -451,6 +451,10 @@ static void on_metadata(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
                 o->ErrorCode = KERR_INVALID_TOPIC_EXCEPTION;
                 continue;
             }
+            if (strlen(name) != (size_t)q->Topics.v[i].Name.len) {   /* a NUL inside: never a topic */
+                o->ErrorCode = KERR_INVALID_TOPIC_EXCEPTION;
+                continue;
+            }
             const mtopic_t *t = hmap_gets(&m->topics, name);
             if (t) {
                 fill_topic(m, a, version, t, o);

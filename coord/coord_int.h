@@ -142,6 +142,7 @@ struct coord_s {
     int64_t snap_threshold;
     int64_t last_container_check_ms;
     bool disk_error;           /* the last log sync failed */
+    bool in_after_events;      /* coord_after_events is running (it may run the loop) */
     /* stats */
     uint64_t packets_received, packets_sent;
     int64_t lat_min_us, lat_max_us, lat_sum_us, lat_n;

@@ -955,17 +955,37 @@ static void fail_unlogged(coord_t *c)
     prep_reset(c->prep);
 }
 
+/* Writes queued peer messages and client replies to their sockets now. */
+static void flush_output(coord_t *c)
+{
+    if (c->net)
+        peer_net_flush(c->net);
+    coord_server_flush(c);
+}
+
 void coord_after_events(coord_t *c)
 {
+    if (c->in_after_events) {
+        /* called from an event handler run by the peek below: the outer call syncs */
+        drive_or_die(c);
+        return;
+    }
+    c->in_after_events = true;
     drive_or_die(c);
     if (txnlog_has_pending(c->log)) {
         /* Before blocking in the fsync: proposals, acks, forwarded requests and replies
          * of applied txns leave now, so peers and clients work while we wait (the
          * leader's proposals reach the followers, which log them in parallel). None
          * of them depends on what this fsync makes durable. */
-        if (c->net)
-            peer_net_flush(c->net);
-        coord_server_flush(c);
+        flush_output(c);
+        /* Group commit without waiting: whatever arrived while this turn was being
+         * processed (more writes, proposals, acks) is taken in now and made durable
+         * by the same fsync. The loop does not block here. */
+        if (c->ensemble) {
+            event_base_loop(c->base, EVLOOP_NONBLOCK);
+            drive_or_die(c);
+            flush_output(c);
+        }
         char err[512];
         if (txnlog_sync(c->log, err, sizeof err)) {
             if (c->ensemble)
@@ -989,9 +1009,7 @@ void coord_after_events(coord_t *c)
         drive_or_die(c);
         /* what the sync released (acks, commits, replies) leaves now, not after
          * another trip through the event loop */
-        if (c->net)
-            peer_net_flush(c->net);
-        coord_server_flush(c);
+        flush_output(c);
     }
     if (c->serving && c->txns_since_snap >= c->snap_threshold) {
         coord_snapshot(c);
@@ -1000,6 +1018,7 @@ void coord_after_events(coord_t *c)
         int64_t half = c->cfg->snap_count / 2;
         c->snap_threshold = half + (half > 0 ? random() % (half + 1) : 0);
     }
+    c->in_after_events = false;
 }
 
 int coord_snapshot(coord_t *c)

@@ -13,6 +13,8 @@ static const ktool_optdef_t cfg_opts[] = {
     {"add-config", 1, "String", "Key Value pairs of configs to add. Square brackets can be used to group values "
                                 "which contain commas: 'k1=v1,k2=[v1,v2,v2],k3=v3'. Topic configs: see "
                                 "kafka-topics.sh --help."},
+    {"all", 0, NULL, "List all configs for the given topic or broker, including static configuration and "
+                     "defaults (with --describe and --bootstrap-server)."},
     {"alter", 0, NULL, "Alter the configuration for the entity."},
     {"bootstrap-server", 1, "String: server to connect to", "The Kafka server to connect to."},
     {"command-config", 1, "String: command config property file", "Property file containing configs to be "
@@ -199,12 +201,45 @@ static const char *source_name(rd_kafka_ConfigSource_t s)
     }
 }
 
-/* DescribeConfigs of one topic; returns the result event (caller destroys) or NULL after
+/* The entity a --bootstrap-server run works on: a topic, a broker, or the cluster-wide
+ * broker default (empty name). */
+typedef struct rk_entity_s {
+    rd_kafka_ResourceType_t type;
+    const char *name;
+    rd_kafka_ConfigSource_t dynamic;   /* the source of the entity's own overrides */
+} rk_entity_t;
+
+static void entity_header(const rk_entity_t *e, bool all)
+{
+    if (e->type == RD_KAFKA_RESOURCE_TOPIC)
+        printf("%s configs for topic %s are:\n", all ? "All" : "Dynamic", e->name);
+    else if (!*e->name)
+        printf("Default configs for brokers in the cluster are:\n");
+    else
+        printf("%s configs for broker %s are:\n", all ? "All" : "Dynamic", e->name);
+}
+
+static void entity_done(const rk_entity_t *e)
+{
+    if (e->type == RD_KAFKA_RESOURCE_TOPIC)
+        printf("Completed updating config for topic %s.\n", e->name);
+    else if (!*e->name)
+        printf("Completed updating default config for brokers in the cluster.\n");
+    else
+        printf("Completed updating config for broker %s.\n", e->name);
+}
+
+/* DescribeConfigs of one entity; returns the result event (caller destroys) or NULL after
  * printing the error. *res gets the resource. */
-static rd_kafka_event_t *rk_describe(rd_kafka_t *rk, const char *name, const rd_kafka_ConfigResource_t **res)
+static rd_kafka_event_t *rk_describe(rd_kafka_t *rk, const rk_entity_t *ent, const rd_kafka_ConfigResource_t **res)
 {
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_ConfigResource_t *cr = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name);
+    rd_kafka_ConfigResource_t *cr = rd_kafka_ConfigResource_new(ent->type, ent->name);
+    if (!cr) {
+        rd_kafka_queue_destroy(q);
+        fprintf(stderr, "invalid entity name '%s'\n", ent->name);
+        return NULL;
+    }
     rd_kafka_AdminOptions_t *ao = ktool_rk_admin_opts(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
     rd_kafka_DescribeConfigs(rk, &cr, 1, ao, q);
     rd_kafka_event_t *ev = ktool_rk_wait(q, KTOOL_RK_TIMEOUT_MS);
@@ -236,14 +271,16 @@ static rd_kafka_event_t *rk_describe(rd_kafka_t *rk, const char *name, const rd_
     return ev;
 }
 
-static int rk_run(const ktool_opts_t *o, const char *name, const zkpaths_config_t *add, char **dels, size_t ndel)
+static int rk_run(const ktool_opts_t *o, const rk_entity_t *ent, const zkpaths_config_t *add, char **dels,
+                  size_t ndel)
 {
+    bool all = ktool_has(o, "all");
     rd_kafka_t *rk = ktool_rk_admin(ktool_val(o, "bootstrap-server"), ktool_val(o, "command-config"));
     if (!rk)
         return 1;
     int rc = 0;
     const rd_kafka_ConfigResource_t *res = NULL;
-    rd_kafka_event_t *ev = rk_describe(rk, name, &res);
+    rd_kafka_event_t *ev = rk_describe(rk, ent, &res);
     if (!ev) {
         ktool_rk_destroy(rk);
         return 1;
@@ -251,9 +288,9 @@ static int rk_run(const ktool_opts_t *o, const char *name, const zkpaths_config_
     size_t n;
     const rd_kafka_ConfigEntry_t **ents = rd_kafka_ConfigResource_configs(res, &n);
     if (ktool_has(o, "describe")) {
-        printf("Dynamic configs for topic %s are:\n", name);
+        entity_header(ent, all);
         for (size_t i = 0; i < n; i++) {
-            if (rd_kafka_ConfigEntry_source(ents[i]) != RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG)
+            if (!all && rd_kafka_ConfigEntry_source(ents[i]) != ent->dynamic)
                 continue;
             const char *v = rd_kafka_ConfigEntry_value(ents[i]);
             bool sens = rd_kafka_ConfigEntry_is_sensitive(ents[i]);
@@ -262,7 +299,7 @@ static int rk_run(const ktool_opts_t *o, const char *name, const zkpaths_config_
             size_t ns;
             const rd_kafka_ConfigEntry_t **syn = rd_kafka_ConfigEntry_synonyms(ents[i], &ns);
             if (ns == 0)
-                printf("%s:%s=%s", source_name(RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG),
+                printf("%s:%s=%s", source_name(rd_kafka_ConfigEntry_source(ents[i])),
                        rd_kafka_ConfigEntry_name(ents[i]), v ? v : "null");
             for (size_t s = 0; s < ns; s++) {
                 const char *sv = rd_kafka_ConfigEntry_value(syn[s]);
@@ -279,7 +316,7 @@ static int rk_run(const ktool_opts_t *o, const char *name, const zkpaths_config_
     zkpaths_config_t cur;
     memset(&cur, 0, sizeof cur);
     for (size_t i = 0; i < n; i++) {
-        if (rd_kafka_ConfigEntry_source(ents[i]) == RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG &&
+        if (rd_kafka_ConfigEntry_source(ents[i]) == ent->dynamic &&
             rd_kafka_ConfigEntry_value(ents[i]))
             zkpaths_config_set(&cur, rd_kafka_ConfigEntry_name(ents[i]), rd_kafka_ConfigEntry_value(ents[i]));
     }
@@ -299,7 +336,7 @@ static int rk_run(const ktool_opts_t *o, const char *name, const zkpaths_config_
         zkpaths_config_set(&cur, add->v[i].key, add->v[i].value);
     for (size_t i = 0; i < ndel; i++)
         zkpaths_config_del(&cur, dels[i]);
-    rd_kafka_ConfigResource_t *cr = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name);
+    rd_kafka_ConfigResource_t *cr = rd_kafka_ConfigResource_new(ent->type, ent->name);   /* valid: described */
     for (size_t i = 0; i < cur.n; i++)
         rd_kafka_ConfigResource_set_config(cr, cur.v[i].key, cur.v[i].value);
     zkpaths_config_free(&cur);
@@ -326,7 +363,7 @@ static int rk_run(const ktool_opts_t *o, const char *name, const zkpaths_config_
             fprintf(stderr, "%s: %s\n", ktool_rk_exception(e), es ? es : rd_kafka_err2str(e));
             rc = 1;
         } else {
-            printf("Completed updating config for topic %s.\n", name);
+            entity_done(ent);
         }
     }
     if (ev)
@@ -373,13 +410,32 @@ int ktool_configs_main(int argc, char **argv)
         rc = ktool_usage_die(&o, "Missing required argument \"[entity-type]\"");
         goto out;
     }
-    if (strcmp(type, "topics") && strcmp(type, "topic")) {
-        rc = ktool_usage_die(&o, "gregor configs handles --entity-type topics only (got '%s'); broker, client "
-                                 "and user configs are not supported yet", type);
+    bool brokers = !strcmp(type, "brokers") || !strcmp(type, "broker");
+    if (strcmp(type, "topics") && strcmp(type, "topic") && !brokers) {
+        rc = ktool_usage_die(&o, "gregor configs handles --entity-type topics and brokers (got '%s'); client, "
+                                 "user and broker-logger configs are not supported yet", type);
         goto out;
     }
+    if (brokers && ktool_has(&o, "zookeeper")) {
+        rc = ktool_usage_die(&o, "gregor configs changes broker configs with --bootstrap-server only (the brokers "
+                                 "validate and apply them)");
+        goto out;
+    }
+    if (brokers && !name) {
+        rc = ktool_usage_die(&o, "--entity-name <broker id> must be given with --entity-type brokers (the "
+                                 "cluster-wide default, --entity-default, is not supported by gregor configs yet)");
+        goto out;
+    }
+    if (brokers && name) {
+        int64_t id;
+        if (ktool_long_arg(name, &id) < 0 || id < 0 || id > INT32_MAX) {
+            rc = ktool_usage_die(&o, "The entity name for brokers must be a valid integer broker id, found: %s",
+                                 name);
+            goto out;
+        }
+    }
     if (ktool_has(&o, "alter")) {
-        if (!name) {
+        if (!name && !brokers) {
             rc = ktool_usage_die(&o, "--entity-name must be specified with --alter of [topics]");
             goto out;
         }
@@ -398,13 +454,20 @@ int ktool_configs_main(int argc, char **argv)
             }
         }
         parse_del(&o, &dels, &ndel);
-    } else if (!name && ktool_has(&o, "bootstrap-server")) {
+    } else if (!name && !brokers && ktool_has(&o, "bootstrap-server")) {
         rc = ktool_usage_die(&o, "an entity name must be specified with --describe of topics when using "
                                  "--bootstrap-server");
         goto out;
     }
     if (ktool_has(&o, "bootstrap-server")) {
-        rc = rk_run(&o, name, &add, dels, ndel);
+        rk_entity_t ent = {RD_KAFKA_RESOURCE_TOPIC, name, RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG};
+        if (brokers) {
+            ent.type = RD_KAFKA_RESOURCE_BROKER;
+            ent.name = name ? name : "";
+            ent.dynamic = name ? RD_KAFKA_CONFIG_SOURCE_DYNAMIC_BROKER_CONFIG
+                               : RD_KAFKA_CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER_CONFIG;
+        }
+        rc = rk_run(&o, &ent, &add, dels, ndel);
         goto out;
     }
     ktool_zk_t z;

@@ -166,10 +166,6 @@ int ktool_consumer_main(int argc, char **argv)
         rc = ktool_usage_die(&o, "The partition is required when offset is specified.");
         goto out;
     }
-    if (ktool_has(&o, "group") && ktool_has(&o, "partition")) {
-        rc = ktool_usage_die(&o, "Options group and partition cannot be specified together.");
-        goto out;
-    }
     const char *fmtc = ktool_val(&o, "formatter");
     if (fmtc && strcmp(fmtc, "kafka.tools.DefaultMessageFormatter")) {
         rc = ktool_usage_die(&o, "Only kafka.tools.DefaultMessageFormatter is supported (got %s)", fmtc);

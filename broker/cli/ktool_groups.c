@@ -81,7 +81,7 @@ static rd_kafka_event_t *run_admin(grp_ctx_t *c, rd_kafka_admin_op_t op, admin_f
     char err[256];
     rd_kafka_AdminOptions_set_request_timeout(ao, c->timeout_ms, err, sizeof err);
     fn(c, ao, q, arg);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, c->timeout_ms + 5000);
+    rd_kafka_event_t *ev = ktool_rk_wait(q, c->timeout_ms);
     rd_kafka_AdminOptions_destroy(ao);
     rd_kafka_queue_destroy(q);
     if (!ev) {
@@ -292,8 +292,9 @@ static int describe_group(grp_ctx_t *c, const char *group, gdesc_t *d, bool with
     }
     rd_kafka_event_destroy(ev);
     if (with_offsets) {
-        /* members with more partitions first (as Kafka sorts), each member's rows by partition */
-        qsort(d->rows, d->nrows, sizeof *d->rows, cmp_row);
+        /* assigned partitions by topic and partition, then the unassigned ones likewise */
+        if (d->nrows)
+            qsort(d->rows, d->nrows, sizeof *d->rows, cmp_row);
         size_t nassigned = d->nrows;
         for (int i = 0; committed && i < committed->cnt; i++) {
             bool assigned = false;
@@ -500,7 +501,7 @@ static int add_topic_partitions(grp_ctx_t *c, const char *topic, rd_kafka_topic_
 {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->rk, topic, NULL);
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(c->rk, 0, rkt, &md, c->timeout_ms);
+    rd_kafka_resp_err_t e = ktool_rk_metadata(c->rk, 0, rkt, &md, c->timeout_ms);
     rd_kafka_topic_destroy(rkt);
     if (e) {
         printf("\nError: Executing consumer group command failed due to %s: %s\n", ktool_rk_exception(e),

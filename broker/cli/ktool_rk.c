@@ -17,6 +17,9 @@ static const char *const java_only[] = {
     "retry.backoff.ms", "reconnect.backoff.max.ms", "default.api.timeout.ms", NULL,
 };
 
+/* The bootstrap list of the last client made, for progress messages. */
+static char g_bootstrap[512];
+
 static void rk_logger(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
@@ -120,6 +123,8 @@ void *ktool_rk_conf(const char *bootstrap, const char *file, char **kvs, size_t 
             return NULL;
         }
     }
+    if (bootstrap)
+        snprintf(g_bootstrap, sizeof g_bootstrap, "%s", bootstrap);
     if (bootstrap && ktool_rk_set(conf, "bootstrap.servers", bootstrap) < 0) {
         rd_kafka_conf_destroy(conf);
         return NULL;
@@ -158,9 +163,36 @@ rd_kafka_AdminOptions_t *ktool_rk_admin_opts(rd_kafka_t *rk, rd_kafka_admin_op_t
     return o;
 }
 
+/* After this long without an answer a tool says what it is waiting for. */
+#define KTOOL_RK_PROGRESS_MS 3000
+
+static void say_waiting(int remaining_ms)
+{
+    fprintf(stderr, "Waiting for the broker%s%s to answer (up to %d s more)...\n", g_bootstrap[0] ? " at " : "s",
+            g_bootstrap, (remaining_ms + 999) / 1000);
+}
+
 rd_kafka_event_t *ktool_rk_wait(rd_kafka_queue_t *q, int timeout_ms)
 {
-    return rd_kafka_queue_poll(q, timeout_ms + 5000);
+    int total = timeout_ms + 5000;
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, KTOOL_RK_PROGRESS_MS);
+    if (ev || total <= KTOOL_RK_PROGRESS_MS)
+        return ev;
+    say_waiting(total - KTOOL_RK_PROGRESS_MS);
+    return rd_kafka_queue_poll(q, total - KTOOL_RK_PROGRESS_MS);
+}
+
+rd_kafka_resp_err_t ktool_rk_metadata(rd_kafka_t *rk, int all, rd_kafka_topic_t *rkt,
+                                      const struct rd_kafka_metadata **md, int timeout_ms)
+{
+    int first = timeout_ms > KTOOL_RK_PROGRESS_MS ? KTOOL_RK_PROGRESS_MS : timeout_ms;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, all, rkt, md, first);
+    if (e != RD_KAFKA_RESP_ERR__TIMED_OUT && e != RD_KAFKA_RESP_ERR__TRANSPORT)
+        return e;
+    if (timeout_ms <= first)
+        return e;
+    say_waiting(timeout_ms - first);
+    return rd_kafka_metadata(rk, all, rkt, md, timeout_ms - first);
 }
 
 const char *ktool_rk_exception(rd_kafka_resp_err_t err)

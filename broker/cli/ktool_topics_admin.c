@@ -23,7 +23,7 @@ static int cmp_str(const void *a, const void *b)
 static const struct rd_kafka_metadata *all_metadata(tadm_t *t)
 {
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(t->rk, 1, NULL, &md, KTOOL_RK_TIMEOUT_MS);
+    rd_kafka_resp_err_t e = ktool_rk_metadata(t->rk, 1, NULL, &md, KTOOL_RK_TIMEOUT_MS);
     if (e) {
         if (e == RD_KAFKA_RESP_ERR__TIMED_OUT || e == RD_KAFKA_RESP_ERR__TRANSPORT)
             ktool_topic_fail("org.apache.kafka.common.errors.TimeoutException: Timed out waiting for a node "

@@ -34,7 +34,14 @@ int ktool_zk_open(ktool_zk_t *z, const char *connect, int timeout_ms)
         ktool_zk_close(z);
         return -1;
     }
-    int rc = zkc_wait_connected(z->zk, timeout_ms);
+    /* after a few seconds without a session, say what we wait for */
+    int first = timeout_ms > 3000 ? 3000 : timeout_ms;
+    int rc = zkc_wait_connected(z->zk, first);
+    if (rc == ZOPERATIONTIMEOUT && timeout_ms > first) {
+        fprintf(stderr, "Waiting for the coordinator at %s to answer (up to %d s more)...\n", connect,
+                (timeout_ms - first + 999) / 1000);
+        rc = zkc_wait_connected(z->zk, timeout_ms - first);
+    }
     if (rc != ZOK) {
         fprintf(stderr, "Exception in thread \"main\" kafka.zookeeper.ZooKeeperClientTimeoutException: "
                         "Timed out waiting for connection while in state: CONNECTING\n"

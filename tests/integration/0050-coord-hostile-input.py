@@ -453,6 +453,10 @@ def run_side(srv):
     for name, fn in all_probes:
         try:
             r = fn(srv.port)
+        except (BrokenPipeError, ConnectionResetError):
+            # the server closed while the probe was still writing (a big frame refused
+            # by its length before all its bytes were sent): that is a close
+            r = "closed"
         except Exception as e:
             r = "probe error %s: %s" % (type(e).__name__, str(e)[:200])
         lines.append("%s: %s" % (name, r))

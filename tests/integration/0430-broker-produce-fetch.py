@@ -627,15 +627,21 @@ def run(zk, b):
 
     # acks=-1 with a two-replica ISR: answered once the follower's fetch moves the HW, or
     # REQUEST_TIMED_OUT; consumers only see data below the HW
-    if not real_ctl:
+    # (with a real controller: LeaderAndIsr at its epoch for a topic it does not know)
+    if True:
         z = zk_client()
-        z.ensure_path("/isr_change_notification")   # a broker's persistent path (registration module)
-        for t in ("r2", "r3"):
-            z.create("/brokers/topics/%s/partitions/0/state" % t,
-                     b'{"controller_epoch":1,"leader":0,"version":1,"leader_epoch":0,"isr":[0,1]}', makepath=True)
+        ctl_epoch = int(z.get("/controller_epoch")[0]) if real_ctl else 1
+        lai_topics = {"r2": 1}
+        if not real_ctl:
+            lai_topics["r3"] = 1
+            z.ensure_path("/isr_change_notification")   # a broker's persistent path (registration module)
+            for t in ("r2", "r3"):
+                z.create("/brokers/topics/%s/partitions/0/state" % t,
+                         b'{"controller_epoch":1,"leader":0,"version":1,"leader_epoch":0,"isr":[0,1]}',
+                         makepath=True)
         z.stop()
         c = Conn(port)
-        r = c.call(4, 1, leader_and_isr_v1(port, 1, {"r2": 1, "r3": 1}, replicas=(0, 1)))
+        r = c.call(4, 1, leader_and_isr_v1(port, ctl_epoch, lai_topics, replicas=(0, 1)))
         check(r.i16() == 0 and r.arr(lambda x: (x.str(), x.i32(), x.i16()))[0][2] == 0, "LeaderAndIsr r2")
         _, err, _, _, _ = produce(c, 7, "r2", 0, batch_v2([b"a"]), acks=-1, timeout=300)
         check(err == 7, "acks=-1 without the follower gave %d" % err)
@@ -657,6 +663,7 @@ def run(zk, b):
         c.close()
         c2.close()
 
+    if not real_ctl:
         # r3: follower 1 never fetches: after replica.lag.time.max.ms the leader shrinks the ISR
         # in the state znode and announces it under /isr_change_notification; a fetch at the
         # LEO brings it back
@@ -677,6 +684,27 @@ def run(zk, b):
         c.close()
         z.stop()
         print("ISR shrink, notification and expansion ok")
+    else:
+        # r3 with the real controller: assignment [0, 1] with broker 1 not live, so the ISR
+        # starts as [0]; a fetch by follower 1 at the LEO makes the leader add it (state znode
+        # written with the controller's zkVersion), and when it stops fetching the leader
+        # removes it again after replica.lag.time.max.ms
+        import json
+        z = zk_client()
+        z.create("/brokers/topics/r3", b'{"version":1,"partitions":{"0":[0,1]}}')
+        zkharness.wait_until(lambda: led_here(port, "r3"), 20, what="r3 leader")
+
+        def isr_of(t):
+            return sorted(json.loads(z.get("/brokers/topics/%s/partitions/0/state" % t)[0])["isr"])
+        c = Conn(port)
+        print("r3: ISR %r from the controller" % isr_of("r3"))
+        if isr_of("r3") == [0]:
+            fetch(c, 11, "r3", 0, 0, replica=1)
+            zkharness.wait_until(lambda: isr_of("r3") == [0, 1], 10, what="ISR expansion of r3")
+        zkharness.wait_until(lambda: isr_of("r3") == [0], 10, what="ISR shrink of r3")
+        c.close()
+        z.stop()
+        print("ISR expansion and shrink with the controller ok")
 
     # kcat with every codec
     for codec in ("none", "gzip", "snappy", "lz4", "zstd"):

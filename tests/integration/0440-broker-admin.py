@@ -2,6 +2,8 @@
 """gregor-broker's topic administration, checked in the coordinator with kazoo (exact JSON).
 
 gregor-coord + one gregor-broker (id 0):
+  0. While another broker is the controller, CreateTopics / DeleteTopics / CreatePartitions
+     answer NOT_CONTROLLER; then /controller is deleted and our broker is elected.
   1. Kafka protocol, one request at a time (kafka-python's BrokerConnection, no metadata
      needed): CreateTopics (configs, validate_only, an existing topic -> TOPIC_ALREADY_EXISTS,
      a topic marked for deletion, replication factor above the live brokers with Kafka's
@@ -42,7 +44,7 @@ PROPS = os.path.join(TOP, "deploy", "server.properties.example")
 # Kafka error codes
 NONE, UNKNOWN_TOPIC, REQUEST_TIMED_OUT, COORD_NOT_AVAILABLE = 0, 3, 7, 15
 INVALID_TOPIC, TOPIC_EXISTS, INVALID_PARTITIONS, INVALID_RF = 17, 36, 37, 38
-INVALID_ASSIGNMENT, INVALID_CONFIG, INVALID_REQUEST = 39, 40, 42
+INVALID_ASSIGNMENT, INVALID_CONFIG, NOT_CONTROLLER, INVALID_REQUEST = 39, 40, 41, 42
 
 
 def fail(msg):
@@ -239,6 +241,22 @@ def create_topics_v5(port, name, nparts, configs, validate_only):
 
 def errs(resp):
     return {t[0]: t[1] for t in resp.topic_errors}
+
+
+def not_controller_part(port):
+    """CreateTopics, DeleteTopics and CreatePartitions are the controller's (Kafka's
+    controller.isActive check): another broker being the controller, every topic gets
+    NOT_CONTROLLER."""
+    from kafka.protocol.admin import CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest
+    conn = Conn(port)
+    r = conn.call(CreateTopicsRequest[3](create_topic_requests=[("nc1", 1, 1, [], []), ("nc2", 1, 1, [], [])],
+                                         timeout=1000, validate_only=False))
+    check([t[1] for t in r.topic_errors] == [NOT_CONTROLLER, NOT_CONTROLLER], "CreateTopics: %r" % (r.topic_errors,))
+    r = conn.call(DeleteTopicsRequest[1](topics=["nc1"], timeout=1000))
+    check(r.topic_error_codes == [("nc1", NOT_CONTROLLER)], "DeleteTopics: %r" % (r.topic_error_codes,))
+    r = conn.call(CreatePartitionsRequest[1](topic_partitions=[("nc1", (3, None))], timeout=0, validate_only=False))
+    check(r.topic_errors[0][1] == NOT_CONTROLLER, "CreatePartitions: %r" % (r.topic_errors,))
+    print("ok: NOT_CONTROLLER while another broker is the controller")
 
 
 def protocol_part(broker, zk):
@@ -548,6 +566,8 @@ def main():
     broker = None
     try:
         port = free_port()
+        # another broker (7) is the controller when ours starts
+        zk.create("/controller", b'{"version":1,"brokerid":7,"timestamp":"1"}', ephemeral=True)
         broker = Broker(coord.address, os.path.join(tmp, "logs"), port)
         check(wait_for(lambda: zk.exists("/latest_producer_id_block") and zk.get("/latest_producer_id_block")[0],
                        15), "the broker did not start (no producer id block):\n" + broker.log()[-3000:])
@@ -557,6 +577,12 @@ def main():
                 "version": 4, "host": "127.0.0.1", "port": port, "jmx_port": -1, "timestamp": "1",
                 "endpoints": ["PLAINTEXT://127.0.0.1:%d" % port],
                 "listener_security_protocol_map": {"PLAINTEXT": "PLAINTEXT"}}).encode(), ephemeral=True, makepath=True)
+        not_controller_part(port)
+        zk.delete("/controller")
+        if not wait_for(lambda: zk.exists("/controller") and
+                        json.loads(zk.get("/controller")[0])["brokerid"] == 0, 5):
+            # the controller (helper "ctl") is not there yet: stand in for its election
+            zk.create("/controller", b'{"version":1,"brokerid":0,"timestamp":"1"}', ephemeral=True)
         served = protocol_part(broker, zk)
         if served:
             try:

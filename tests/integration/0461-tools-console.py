@@ -266,6 +266,13 @@ def body(srv, tmp):
     r = tool("kafka-configs.sh", "--zookeeper", srv.address, "--entity-type", "topics", "--entity-name", "rt",
              "--describe")
     assert r.stdout == "Configs for topic 'rt' are retention.ms=123456\n", r.stdout
+    r = tool("kafka-configs.sh", "--bootstrap-server", B, "--entity-type", "topics", "--entity-name", "rt",
+             "--describe", "--all")
+    assert r.stdout.startswith("All configs for topic rt are:\n") and "  retention.ms=123456 " in r.stdout, r.stdout
+    assert "  cleanup.policy=delete sensitive=false synonyms={DEFAULT_CONFIG:log.cleanup.policy=delete}" in r.stdout
+    r = tool("kafka-configs.sh", "--bootstrap-server", B, "--entity-type", "brokers", "--entity-name", "0",
+             "--describe", "--all")
+    assert r.stdout.startswith("All configs for broker 0 are:\n") and " sensitive=false synonyms={" in r.stdout
     r = tool("kafka-topics.sh", "--bootstrap-server", B, "--alter", "--topic", "rt", "--partitions", "3")
     r = tool("kafka-topics.sh", "--bootstrap-server", B, "--describe", "--topic", "rt")
     assert "PartitionCount: 3" in r.stdout, r.stdout
