@@ -14,6 +14,8 @@ Scenarios:
   new console consumer          kafka-console-consumer.sh --new-consumer --bootstrap-server (Java
                                 0.9 group consumer: GroupCoordinator, JoinGroup v0, Fetch v1,
                                 OffsetCommit v2)
+  consumer groups tool          kafka-consumer-groups.sh --zookeeper --list/--describe (the old
+                                consumer's offsets, lag 0) and --new-consumer --list (ListGroups)
   chroot                        a broker with zookeeper.connect=HOST:PORT/kafka (seeds/002) and
                                 kafka-topics.sh --zookeeper HOST:PORT/kafka create/describe
 Exit 0 pass, 77 skip, 1 fail."""
@@ -160,9 +162,13 @@ def scenario_new_consumer(t):
     t.topics("--create", "--topic", "tools-new", "--partitions", "3", "--replication-factor", "1")
     t.c.wait_leaders("tools-new", 3)
     produce_console(t, "tools-new", lines)
+    cfg = os.path.join(t.c.dir, "new-consumer.properties")
+    with open(cfg, "w") as f:
+        f.write("group.id=tools-new-group\n")
     rc, out, err = t.run("kafka-console-consumer.sh",
                          ["--new-consumer", "--bootstrap-server", t.c.bootstrap, "--topic",
                           "tools-new", "--from-beginning", "--max-messages", "20",
+                          "--consumer.config", cfg,
                           "--timeout-ms", "30000",
                           "--property", "print.key=true", "--property", "key.separator=:"],
                          timeout=90)
@@ -170,6 +176,29 @@ def scenario_new_consumer(t):
     if got != sorted(lines):
         raise AssertionError("--new-consumer printed %r, want %r\nstderr: %s" % (
             got[:5], sorted(lines)[:5], err[-2000:]))
+
+
+def scenario_groups_tool(t):
+    """kafka-consumer-groups.sh: --zookeeper lists and describes the old consumer's group from
+    /consumers (offsets = log end, lag 0); --new-consumer --bootstrap-server (ListGroups v0)
+    lists the new consumer's group."""
+    rc, out, err = t.run("kafka-consumer-groups.sh", ["--zookeeper", t.c.zk_connect, "--list"])
+    if "tools-old-group" not in out.split():
+        raise AssertionError("--zookeeper --list:\n%s\n%s" % (out, err[-1000:]))
+    rc, out, err = t.run("kafka-consumer-groups.sh", ["--zookeeper", t.c.zk_connect, "--describe",
+                                                      "--group", "tools-old-group"])
+    rows = [ln.replace(" ", "").split(",") for ln in out.splitlines() if ln.startswith("tools-old-group,")]
+    if sorted(r[2] for r in rows) != ["0", "1"] or any(r[5] != "0" or r[3] != r[4] for r in rows):
+        raise AssertionError("--zookeeper --describe (want both partitions, lag 0):\n%s\n%s" % (
+            out, err[-1000:]))
+    if kh.target() == "kafka09":
+        # 0.9 drops a group once its last member is gone (Dead); 2.4 keeps it (Empty) with its
+        # offsets, so the finished console consumer's group is listed only by the latter
+        return
+    rc, out, err = t.run("kafka-consumer-groups.sh", ["--new-consumer", "--bootstrap-server",
+                                                      t.c.bootstrap, "--list"])
+    if "tools-new-group" not in out.split():
+        raise AssertionError("--new-consumer --list:\n%s\n%s" % (out, err[-1000:]))
 
 
 def scenario_chroot(t):
@@ -205,6 +234,7 @@ def main():
     chk("kafka-console-producer.sh", scenario_producer, t)
     chk("kafka-console-consumer.sh --zookeeper (old consumer)", scenario_old_consumer, t)
     chk("kafka-console-consumer.sh --new-consumer", scenario_new_consumer, t)
+    chk("kafka-consumer-groups.sh --zookeeper / --new-consumer", scenario_groups_tool, t)
     chk("zookeeper.connect with a chroot (/kafka)", scenario_chroot, t)
     if not c.broker.alive():
         raise AssertionError("broker died")

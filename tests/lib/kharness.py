@@ -432,6 +432,14 @@ class Broker:
             self.proc.kill9()
             self.killed = True
 
+    def sigstop(self):
+        """Freezes the broker's process group (sockets stay open; its coordinator session
+        expires once the session timeout passes). sigcont() resumes it."""
+        self.proc._sig(signal.SIGSTOP)
+
+    def sigcont(self):
+        self.proc._sig(signal.SIGCONT)
+
     def stop(self):
         """Clean stop (SIGTERM); returns the exit status."""
         if self.proc is None:
