@@ -143,6 +143,9 @@ struct coord_s {
     int64_t last_container_check_ms;
     bool disk_error;           /* the last log sync failed */
     bool in_after_events;      /* coord_after_events is running (it may run the loop) */
+    int snap_pid;              /* > 0: a child process is writing a snapshot */
+    int64_t snap_bg_zxid;      /* ... as of this zxid */
+    int64_t snap_bg_start_us;
     /* stats */
     uint64_t packets_received, packets_sent;
     int64_t lat_min_us, lat_max_us, lat_sum_us, lat_n;
@@ -172,6 +175,12 @@ void coord_session_attached(coord_t *c, session_t *s);
 void coord_session_password(int64_t session_id, uint8_t out[16]);
 /* Takes a snapshot now (also used at start-up after replay). */
 int coord_snapshot(coord_t *c);
+/* Starts a snapshot in a child process (fork: the child serializes its copy of the tree
+ * and writes it while this process goes on serving); falls back to coord_snapshot when
+ * fork fails. Completion is picked up by coord_snapshot_reap. */
+void coord_snapshot_bg(coord_t *c);
+/* Reaps a finished snapshot child (wait: block until it is done). */
+void coord_snapshot_reap(coord_t *c, bool wait);
 
 /* server.c */
 int coord_server_listen(coord_t *c, char *err, size_t errlen);

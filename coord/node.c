@@ -31,7 +31,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/alloc.h"
@@ -676,6 +679,7 @@ static void close_log_synced(coord_t *c)
 static void exec_truncate(coord_t *c, int64_t to)
 {
     char err[512];
+    coord_snapshot_reap(c, true);   /* no snapshot is written while the files change */
     LOG_I(SUB, "truncating the log after 0x%" PRIx64 " (the leader's history differs)", (uint64_t)to);
     close_log_synced(c);
     if (txnlog_truncate(c->cfg->data_log_dir, to, err, sizeof err)) {
@@ -718,6 +722,7 @@ static void exec_truncate(coord_t *c, int64_t to)
 static void exec_install(coord_t *c, int64_t zxid, const uint8_t *p, size_t len)
 {
     char err[512];
+    coord_snapshot_reap(c, true);   /* no snapshot is written while the files change */
     dt_t *nt = NULL;
     if (dt_deserialize(&nt, p, len))
         fatal("the leader's snapshot does not load");
@@ -1011,8 +1016,10 @@ void coord_after_events(coord_t *c)
          * another trip through the event loop */
         flush_output(c);
     }
-    if (c->serving && c->txns_since_snap >= c->snap_threshold) {
-        coord_snapshot(c);
+    if (c->snap_pid > 0)
+        coord_snapshot_reap(c, false);
+    if (c->serving && c->txns_since_snap >= c->snap_threshold && c->snap_pid <= 0) {
+        coord_snapshot_bg(c);
         /* ZooKeeper randomises the point in [snapCount/2, snapCount] so ensemble members
          * do not snapshot together. */
         int64_t half = c->cfg->snap_count / 2;
@@ -1039,6 +1046,66 @@ int coord_snapshot(coord_t *c)
     LOG_I(SUB, "snapshot 0x%" PRIx64 " written (%zu bytes, %" PRId64 " ms)", (uint64_t)dt_last_zxid(c->dt), len,
           (clock_mono_us() - t0) / 1000);
     return 0;
+}
+
+void coord_snapshot_bg(coord_t *c)
+{
+    int64_t zxid = dt_last_zxid(c->dt);
+    int64_t t0 = clock_mono_us();
+    fflush(NULL);   /* nothing buffered is written twice */
+    pid_t pid = fork();
+    if (pid < 0) {
+        LOG_W(SUB, "cannot start a snapshot process (%s); writing the snapshot here", strerror(errno));
+        coord_snapshot(c);
+        return;
+    }
+    if (pid == 0) {
+        /* The child: a frozen copy of the tree (everything in it is applied, so durable
+         * here and committed). It touches nothing but the snapshot file and dies with
+         * its parent, so a killed server leaves no writer behind. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1)
+            _exit(2);
+        buf_t b = BUF_INIT;
+        dt_serialize(c->dt, &b);
+        char err[512];
+        int rc = snap_write(c->cfg->data_dir, zxid, b.data, b.len, err, sizeof err);
+        if (rc) {
+            LOG_E(SUB, "snapshot 0x%" PRIx64 " failed: %s", (uint64_t)zxid, err);
+            fflush(NULL);
+        }
+        _exit(rc ? 1 : 0);
+    }
+    /* later txns start a new log file, as after a snapshot written here */
+    txnlog_roll(c->log);
+    c->txns_since_snap = 0;
+    c->snap_pid = pid;
+    c->snap_bg_zxid = zxid;
+    c->snap_bg_start_us = t0;
+}
+
+void coord_snapshot_reap(coord_t *c, bool wait)
+{
+    if (c->snap_pid <= 0)
+        return;
+    int st = 0;
+    pid_t r;
+    do
+        r = waitpid(c->snap_pid, &st, wait ? 0 : WNOHANG);
+    while (r < 0 && errno == EINTR);
+    if (r == 0)
+        return;   /* still writing */
+    if (r < 0) {
+        LOG_W(SUB, "snapshot process %d: %s", c->snap_pid, strerror(errno));
+    } else if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+        LOG_I(SUB, "snapshot 0x%" PRIx64 " written (in the background, %" PRId64 " ms)", (uint64_t)c->snap_bg_zxid,
+              (clock_mono_us() - c->snap_bg_start_us) / 1000);
+    } else {
+        LOG_E(SUB, "snapshot 0x%" PRIx64 " was not written (its process ended with status %d); the log keeps "
+                   "everything, the next snapshot comes after snapCount/2..snapCount more txns",
+              (uint64_t)c->snap_bg_zxid, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+    }
+    c->snap_pid = 0;
 }
 
 /* ---- timers: session expiry (leader), touches (learners), container/TTL cleanup ---- */
@@ -1294,6 +1361,7 @@ int coord_node_open(coord_t *c, char *err, size_t errlen)
 
 void coord_node_close(coord_t *c)
 {
+    coord_snapshot_reap(c, true);   /* a snapshot being written is finished first */
     /* Make what was appended durable before leaving (a clean shutdown loses nothing). */
     if (c->log && txnlog_has_pending(c->log)) {
         char err[256];
