@@ -131,6 +131,7 @@ int broker_start(broker_t *b, char *err, size_t errlen)
         snprintf(err, errlen, "cannot listen on listeners=%s (see the log above)", c->listeners_raw);
         return -1;
     }
+    bsrv_set_accepting(b->srv, false);   /* until every handler is registered */
 
     b->zk = zk_connect(b);
     if (!b->zk) {
@@ -154,6 +155,7 @@ int broker_start(broker_t *b, char *err, size_t errlen)
         snprintf(err, errlen, "start-up failed (see the log above)");
         return -1;
     }
+    bsrv_set_accepting(b->srv, true);
     if (bzk_register(b->reg)) {
         snprintf(err, errlen, "registration in the coordinator failed (see the log above)");
         return -1;

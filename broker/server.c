@@ -626,5 +626,15 @@ int bsrv_set_handler(bsrv_t *s, int key, bsrv_handler_fn fn, void *arg)
 }
 
 int bsrv_nlisteners(const bsrv_t *s) { return s->nlis; }
+
+void bsrv_set_accepting(bsrv_t *s, bool on)
+{
+    for (int i = 0; i < s->nlis; i++) {
+        if (on)
+            evconnlistener_enable(s->lis[i]);
+        else
+            evconnlistener_disable(s->lis[i]);
+    }
+}
 int bsrv_port(const bsrv_t *s, int i) { return i >= 0 && i < s->nlis ? s->ports[i] : -1; }
 const bsrv_stats_t *bsrv_stats(const bsrv_t *s) { return &s->st; }

@@ -89,6 +89,10 @@ void bsrv_free(bsrv_t *s);
 int bsrv_set_handler(bsrv_t *s, int key, bsrv_handler_fn fn, void *arg);
 
 int bsrv_nlisteners(const bsrv_t *s);
+/* Stops or resumes accepting connections (the sockets stay bound; clients wait in the
+ * listen backlog): the broker binds first, to know its ports, and accepts once every
+ * module has registered its handlers. */
+void bsrv_set_accepting(bsrv_t *s, bool on);
 /* The bound port of listener i (useful with port 0), or -1. */
 int bsrv_port(const bsrv_t *s, int i);
 const bsrv_stats_t *bsrv_stats(const bsrv_t *s);
