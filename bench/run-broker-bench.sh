@@ -401,7 +401,7 @@ fi
 for server in kafka gregor gregor-native; do
     w=$(awk -F'\t' -v s="$server" '$1==s && $3=="wait_per_cpu" {n++; if ($4 > m) m=$4} END {if (n) print m+0}' "$raw")
     if [[ -n $w ]] && awk -v w="$w" 'BEGIN{exit !(w > 0.5)}'; then
-        warnings+=("$server was starved: in its worst run its threads waited $w s on a run queue per second of CPU they got summed over its threads; its rates understate what it can do")
+        warnings+=("$server was starved: in its worst run its threads waited $w s on a run queue per second of CPU they got (summed over its threads); its rates understate what it can do")
     fi
 done
 
