@@ -986,7 +986,7 @@ void coord_after_events(coord_t *c)
         /* Group commit without waiting: whatever arrived while this turn was being
          * processed (more writes, proposals, acks) is taken in now and made durable
          * by the same fsync. The loop does not block here. */
-        if (c->ensemble) {
+        {
             event_base_loop(c->base, EVLOOP_NONBLOCK);
             drive_or_die(c);
             flush_output(c);
