@@ -334,7 +334,7 @@ static void process(conn_t *c)
         x->conn_id = c->id;
         x->listener = c->listener;
         memcpy(x->peer, c->peer, sizeof x->peer);
-        uint8_t *frame = arena_alloc(&x->arena, (size_t)size);
+        uint8_t *frame = arena_alloc_raw(&x->arena, (size_t)size);   /* filled at once from the socket */
         evbuffer_drain(in, 4);
         evbuffer_remove(in, frame, (size_t)size);
         s->st.bytes_in += (uint64_t)size + 4;

@@ -21,7 +21,7 @@ void arena_init(arena_t *a)
     a->used_total = 0;
 }
 
-void *arena_alloc(arena_t *a, size_t n)
+void *arena_alloc_raw(arena_t *a, size_t n)
 {
     n = (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
     if (n == 0)
@@ -45,13 +45,19 @@ void *arena_alloc(arena_t *a, size_t n)
     void *p = c->data + c->used;
     c->used += n;
     a->used_total += n;
+    return p;
+}
+
+void *arena_alloc(arena_t *a, size_t n)
+{
+    void *p = arena_alloc_raw(a, n);
     memset(p, 0, n);
     return p;
 }
 
 void *arena_memdup(arena_t *a, const void *p, size_t n)
 {
-    void *d = arena_alloc(a, n);
+    void *d = arena_alloc_raw(a, n);
     if (n)
         memcpy(d, p, n);
     return d;
@@ -59,7 +65,7 @@ void *arena_memdup(arena_t *a, const void *p, size_t n)
 
 char *arena_strndup(arena_t *a, const char *s, size_t n)
 {
-    char *d = arena_alloc(a, n + 1);
+    char *d = arena_alloc_raw(a, n + 1);
     memcpy(d, s, n);
     d[n] = '\0';
     return d;

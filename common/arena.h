@@ -20,6 +20,9 @@ typedef struct arena_s {
 void arena_init(arena_t *a);
 /* Zeroed memory aligned for any type; valid until arena_free/arena_reset. */
 void *arena_alloc(arena_t *a, size_t n);
+/* The same without zeroing: for memory the caller fills at once (a request frame read
+ * from the socket, a copy). */
+void *arena_alloc_raw(arena_t *a, size_t n);
 void *arena_memdup(arena_t *a, const void *p, size_t n);
 char *arena_strndup(arena_t *a, const char *s, size_t n);
 /* Frees everything but keeps the first chunk for reuse. */
