@@ -3,7 +3,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "common/alloc.h"
 #include "common/compress.h"
@@ -158,7 +157,7 @@ bool krec_batch_crc_ok(const krec_batch_t *b)
 {
     if (b->magic == KREC_MAGIC_V2)
         return crc32c(b->data + KREC_V2_ATTR_OFFSET, b->len - KREC_V2_ATTR_OFFSET) == b->crc;
-    return (uint32_t)crc32(0, b->data + 16, (uInt)(b->len - 16)) == b->crc;
+    return crc32_ieee(b->data + 16, b->len - 16) == b->crc;
 }
 
 /* ---- records of one batch ----------------------------------------------------------------- */
@@ -607,7 +606,7 @@ static void legacy_put(buf_t *b, int magic, int64_t offset, uint8_t attr, int64_
     if (vlen > 0)
         buf_put(b, value, (size_t)vlen);
     buf_set_be32(b, start + 8, (uint32_t)(b->len - start - KREC_LOG_OVERHEAD));
-    buf_set_be32(b, start + 12, (uint32_t)crc32(0, b->data + start + 16, (uInt)(b->len - start - 16)));
+    buf_set_be32(b, start + 12, crc32_ieee(b->data + start + 16, b->len - start - 16));
 }
 
 static void put_bytes_varint(buf_t *b, const uint8_t *p, int32_t n)
