@@ -587,33 +587,59 @@ void krec_writer_begin(krec_writer_t *w, const krec_build_t *o, buf_t *out)
     }
 }
 
-/* Appends one legacy message (log entry) with its size and CRC. */
+/* Appends one legacy message (log entry) with its size and CRC: one reserve, then direct stores. */
 static void legacy_put(buf_t *b, int magic, int64_t offset, uint8_t attr, int64_t ts, const uint8_t *key,
                        int32_t klen, const uint8_t *value, int32_t vlen)
 {
-    size_t start = b->len;
-    buf_put_be64(b, (uint64_t)offset);
-    buf_put_be32(b, 0);
-    buf_put_be32(b, 0);
-    buf_put_u8(b, (uint8_t)magic);
-    buf_put_u8(b, attr);
-    if (magic == KREC_MAGIC_V1)
-        buf_put_be64(b, (uint64_t)ts);
-    buf_put_be32(b, (uint32_t)klen);
-    if (klen > 0)
-        buf_put(b, key, (size_t)klen);
-    buf_put_be32(b, (uint32_t)vlen);
-    if (vlen > 0)
-        buf_put(b, value, (size_t)vlen);
-    buf_set_be32(b, start + 8, (uint32_t)(b->len - start - KREC_LOG_OVERHEAD));
-    buf_set_be32(b, start + 12, crc32_ieee(b->data + start + 16, b->len - start - 16));
+    size_t kn = klen > 0 ? (size_t)klen : 0, vn = vlen > 0 ? (size_t)vlen : 0;
+    size_t total = KREC_LOG_OVERHEAD + (magic == KREC_MAGIC_V1 ? KREC_V1_MIN_SIZE : KREC_V0_MIN_SIZE) + kn + vn;
+    buf_reserve(b, total);
+    uint8_t *m = b->data + b->len, *q = m + 16;
+    be64_put(m, (uint64_t)offset);
+    be32_put(m + 8, (uint32_t)(total - KREC_LOG_OVERHEAD));
+    *q++ = (uint8_t)magic;
+    *q++ = attr;
+    if (magic == KREC_MAGIC_V1) {
+        be64_put(q, (uint64_t)ts);
+        q += 8;
+    }
+    be32_put(q, (uint32_t)klen);
+    q += 4;
+    if (kn)
+        memcpy(q, key, kn);
+    q += kn;
+    be32_put(q, (uint32_t)vlen);
+    q += 4;
+    if (vn)
+        memcpy(q, value, vn);
+    be32_put(m + 12, crc32_ieee(m + 16, total - 16));
+    b->len += total;
 }
 
-static void put_bytes_varint(buf_t *b, const uint8_t *p, int32_t n)
+/* Zigzag varints straight into memory (the caller reserved room). */
+static inline uint8_t *vput_u64(uint8_t *q, uint64_t v)
 {
-    varint_put_s32(b, n);
-    if (n > 0)
-        buf_put(b, p, (size_t)n);
+    while (v >= 0x80) {
+        *q++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *q++ = (uint8_t)v;
+    return q;
+}
+
+static inline uint8_t *vput_s64(uint8_t *q, int64_t v)
+{
+    return vput_u64(q, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+static inline uint8_t *vput_bytes(uint8_t *q, const uint8_t *p, int32_t n)
+{
+    q = vput_s64(q, n);
+    if (n > 0) {
+        memcpy(q, p, (size_t)n);
+        q += n;
+    }
+    return q;
 }
 
 static int vsize_bytes(int32_t n)
@@ -650,17 +676,20 @@ int krec_writer_add(krec_writer_t *w, const krec_record_t *rec)
         }
         if (size > INT32_MAX)
             return w->err = -INVALID;
-        varint_put_s32(dst, (int32_t)size);
-        buf_put_u8(dst, (uint8_t)rec->attributes);
-        varint_put_s64(dst, tsd);
-        varint_put_s32(dst, (int32_t)delta);
-        put_bytes_varint(dst, rec->key, rec->key_len);
-        put_bytes_varint(dst, rec->value, rec->value_len);
-        varint_put_s32(dst, rec->header_count);
+        buf_reserve(dst, (size_t)size + 5);
+        uint8_t *q = dst->data + dst->len;
+        q = vput_s64(q, (int32_t)size);
+        *q++ = (uint8_t)rec->attributes;
+        q = vput_s64(q, tsd);
+        q = vput_s64(q, (int32_t)delta);
+        q = vput_bytes(q, rec->key, rec->key_len);
+        q = vput_bytes(q, rec->value, rec->value_len);
+        q = vput_s64(q, rec->header_count);
         for (int32_t i = 0; i < rec->header_count; i++) {
-            put_bytes_varint(dst, rec->headers[i].key, rec->headers[i].key_len);
-            put_bytes_varint(dst, rec->headers[i].value, rec->headers[i].value_len);
+            q = vput_bytes(q, rec->headers[i].key, rec->headers[i].key_len);
+            q = vput_bytes(q, rec->headers[i].value, rec->headers[i].value_len);
         }
+        dst->len = (size_t)(q - dst->data);
     } else {
         /* inner offsets: absolute in magic 0, relative to the base in magic 1 */
         int64_t off = o->codec && o->magic == KREC_MAGIC_V1 ? delta : rec->offset;
