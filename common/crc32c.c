@@ -104,7 +104,7 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, con
 /* CRC-32/IEEE by carry-less multiplication folding (Intel, "Fast CRC Computation for Generic
  * Polynomials Using PCLMULQDQ", 2009), reflected form; the constants are x^k mod P for the
  * fold distances 512+64/512 (k1/k2) and 128+64/128 (k3/k4), and the Barrett pair. Takes
- * n >= 64, a multiple of 16; returns the internal register. */
+ * n >= 16 and the internal register; returns the internal register. */
 __attribute__((target("pclmul,sse4.1"))) static uint32_t crc32_pclmul(uint32_t crc, const uint8_t *p, size_t n)
 {
     const __m128i k1k2 = _mm_set_epi64x(0x01c6e41596, 0x0154442bd4);
@@ -112,11 +112,15 @@ __attribute__((target("pclmul,sse4.1"))) static uint32_t crc32_pclmul(uint32_t c
     const __m128i k5k0 = _mm_set_epi64x(0, 0x0163cd6124);
     const __m128i poly = _mm_set_epi64x(0x01f7011641, 0x01db710641);
     const __m128i mask32 = _mm_set_epi32(0, 0, 0, -1);
-    __m128i x1 = _mm_loadu_si128((const __m128i *)(p + 0x00));
+    __m128i t, x1 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)p), _mm_cvtsi32_si128((int)crc));
+    if (n < 64) {
+        p += 16;
+        n -= 16;
+        goto by16;
+    }
     __m128i x2 = _mm_loadu_si128((const __m128i *)(p + 0x10));
     __m128i x3 = _mm_loadu_si128((const __m128i *)(p + 0x20));
     __m128i x4 = _mm_loadu_si128((const __m128i *)(p + 0x30));
-    x1 = _mm_xor_si128(x1, _mm_cvtsi32_si128((int)crc));
     p += 64;
     n -= 64;
     while (n >= 64) {
@@ -134,19 +138,32 @@ __attribute__((target("pclmul,sse4.1"))) static uint32_t crc32_pclmul(uint32_t c
         n -= 64;
     }
     /* fold the four into one */
-    __m128i t;
     t = _mm_clmulepi64_si128(x1, k3k4, 0x00);
     x1 = _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x1, k3k4, 0x11), t), x2);
     t = _mm_clmulepi64_si128(x1, k3k4, 0x00);
     x1 = _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x1, k3k4, 0x11), t), x3);
     t = _mm_clmulepi64_si128(x1, k3k4, 0x00);
     x1 = _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x1, k3k4, 0x11), t), x4);
+by16:
     while (n >= 16) {
         t = _mm_clmulepi64_si128(x1, k3k4, 0x00);
         x1 = _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x1, k3k4, 0x11), t),
                            _mm_loadu_si128((const __m128i *)p));
         p += 16;
         n -= 16;
+    }
+    if (n) {
+        /* a partial block of n bytes: the stream is state(16) tail(n) = [0^(16-n) state[0..n)]
+         * folded over [state[n..16) tail] — leading zero bytes do not change the polynomial */
+        uint8_t s[16], hi[16] = {0}, lo[16];
+        _mm_storeu_si128((__m128i *)s, x1);
+        memcpy(hi + 16 - n, s, n);
+        memcpy(lo, s + n, 16 - n);
+        memcpy(lo + 16 - n, p, n);
+        x1 = _mm_loadu_si128((const __m128i *)hi);
+        t = _mm_clmulepi64_si128(x1, k3k4, 0x00);
+        x1 = _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x1, k3k4, 0x11), t),
+                           _mm_loadu_si128((const __m128i *)lo));
     }
     /* 128 -> 64 bits */
     x2 = _mm_clmulepi64_si128(x1, k3k4, 0x10);
@@ -182,12 +199,8 @@ uint32_t crc32_ieee_update(uint32_t crc, const void *data, size_t n)
     const uint8_t *p = data;
     uint32_t c = ~crc;
 #ifdef CRC_X86
-    if (have_pclmul && n >= 64) {
-        size_t m = n & ~(size_t)15;
-        c = crc32_pclmul(c, p, m);
-        p += m;
-        n -= m;
-    }
+    if (have_pclmul && n >= 16)
+        return ~crc32_pclmul(c, p, n);
 #endif
     return ~slice8(tab[1], c, p, n);
 }
