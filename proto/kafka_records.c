@@ -844,11 +844,114 @@ static int rebuild(const uint8_t *data, size_t len, const krec_limits_t *lim, co
     return krec_writer_finish(&w);
 }
 
+/* The common old-client case in one pass: a run of uncompressed magic 0 or magic 1 messages
+ * (Produce v0-v2) stored uncompressed. Each message is checked (framing, lengths, CRC, the
+ * limits) and written straight into one preallocated v2 batch, with exactly the bytes
+ * rebuild() and the writer make. Returns 1 when it did the whole append, or 0 (out->len as it
+ * was) for anything else: another format or codec, or any check failing; the general path
+ * then redoes the work and reports the error exactly as before. */
+static int append_legacy_fast(const uint8_t *data, size_t len, const krec_limits_t *l, krec_append_t *a,
+                              buf_t *out)
+{
+    if (len < KREC_LOG_OVERHEAD + KREC_V0_MIN_SIZE || (l->produce_version >= 3) ||
+        (a->target_codec != -1 && a->target_codec != COMPRESS_NONE) || a->base_offset < 0 ||
+        a->base_offset > INT64_MAX - INT32_MAX)
+        return 0;
+    int magic = data[16];
+    if (magic != KREC_MAGIC_V0 && magic != KREC_MAGIC_V1)
+        return 0;
+    bool log_append = a->ts_type == KREC_TS_LOG_APPEND;
+    size_t start = out->len;
+    /* a v2 record is at most 6 bytes longer than the legacy message it comes from (>= 26 bytes) */
+    buf_reserve(out, KREC_V2_HEADER_SIZE + len + len / 4 + 16);
+    uint8_t *hdr = out->data + start, *q = hdr + KREC_V2_HEADER_SIZE;
+    size_t pos = 0, hsize = magic == KREC_MAGIC_V1 ? 26 : 18;
+    size_t min = magic == KREC_MAGIC_V1 ? KREC_V1_MIN_SIZE : KREC_V0_MIN_SIZE;
+    int32_t count = 0;
+    int64_t first_ts = -1, max_ts = -1;
+    while (pos < len) {
+        const uint8_t *m = data + pos;
+        size_t left = len - pos;
+        if (left < KREC_LOG_OVERHEAD + min)
+            return 0;
+        int32_t size = (int32_t)be32_get(m + 8);
+        if (size < 0 || (size_t)size < min || (size_t)size > left - KREC_LOG_OVERHEAD || m[16] != magic ||
+            (m[17] & KREC_ATTR_CODEC_MASK) != COMPRESS_NONE)
+            return 0;
+        size_t total = KREC_LOG_OVERHEAD + (size_t)size;
+        if (total > l->max_message_bytes || count == INT32_MAX)
+            return 0;
+        int64_t ts = magic == KREC_MAGIC_V1 ? (int64_t)be64_get(m + 18) : -1;
+        size_t off = hsize;
+        int32_t klen = (int32_t)be32_get(m + off);
+        off += 4;
+        if (klen < -1 || (klen > 0 && (size_t)klen > total - off - 4) || (l->compacted && klen < 0))
+            return 0;
+        const uint8_t *key = m + off;
+        off += klen > 0 ? (size_t)klen : 0;
+        int32_t vlen = (int32_t)be32_get(m + off);
+        off += 4;
+        if (vlen < -1 || (size_t)(vlen < 0 ? 0 : vlen) != total - off)
+            return 0;
+        if (crc32_ieee(m + 16, total - 16) != be32_get(m + 12))
+            return 0;
+        /* the record, as krec_writer_add writes it */
+        if (count == 0)
+            first_ts = ts;
+        if (ts > max_ts)
+            max_ts = ts;
+        int64_t tsd = ts_sub(ts, first_ts);
+        int64_t rsize = 1 + varint_size_s64(tsd) + varint_size_s64(count) + vsize_bytes(klen) + vsize_bytes(vlen) + 1;
+        q = vput_s64(q, rsize);
+        *q++ = m[17];
+        q = vput_s64(q, tsd);
+        q = vput_s64(q, count);
+        q = vput_bytes(q, key, klen);
+        q = vput_bytes(q, m + off, vlen);
+        *q++ = 0;   /* no headers */
+        count++;
+        pos += total;
+    }
+    size_t btotal = (size_t)(q - hdr);
+    if (btotal > l->max_message_bytes)
+        return 0;
+    int64_t bmax = log_append ? a->now_ms : max_ts;
+    be64_put(hdr, (uint64_t)a->base_offset);
+    be32_put(hdr + 8, (uint32_t)(btotal - KREC_LOG_OVERHEAD));
+    be32_put(hdr + 12, (uint32_t)a->partition_leader_epoch);
+    hdr[16] = KREC_MAGIC_V2;
+    be16_put(hdr + 21, log_append ? KREC_ATTR_LOG_APPEND : 0);
+    be32_put(hdr + 23, (uint32_t)(count - 1));
+    be64_put(hdr + 27, (uint64_t)first_ts);
+    be64_put(hdr + 35, (uint64_t)bmax);
+    be64_put(hdr + 43, (uint64_t)-1);
+    be16_put(hdr + 51, (uint16_t)-1);
+    be32_put(hdr + 53, (uint32_t)-1);
+    be32_put(hdr + 57, (uint32_t)count);
+    be32_put(hdr + KREC_V2_CRC_OFFSET, crc32c(hdr + KREC_V2_ATTR_OFFSET, btotal - KREC_V2_ATTR_OFFSET));
+    out->len = start + btotal;
+    memset(&a->info, 0, sizeof a->info);
+    a->info.magic = (int8_t)magic;
+    a->info.batches = count;
+    a->info.record_count = count;
+    a->info.max_timestamp = max_ts;
+    a->info.producer_id = -1;
+    a->info.producer_epoch = -1;
+    a->info.base_sequence = -1;
+    a->converted = true;
+    a->log_append_time = log_append ? a->now_ms : -1;
+    a->max_timestamp = bmax > -1 ? bmax : -1;
+    a->last_offset = a->base_offset + count - 1;
+    return 1;
+}
+
 int krec_append_prepare(const uint8_t *data, size_t len, const krec_limits_t *lim, krec_append_t *a, buf_t *out,
                         const char **why)
 {
     krec_limits_t l;
     limits_or_default(lim, &l);
+    if (append_legacy_fast(data, len, &l, a, out))
+        return 0;
     buf_t batch_ts = BUF_INIT;
     int rc = validate(data, len, &l, &a->info, &batch_ts, why);
     size_t start = out->len;
