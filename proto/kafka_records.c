@@ -1017,6 +1017,107 @@ int krec_append_prepare(const uint8_t *data, size_t len, const krec_limits_t *li
 
 /* ---- down-conversion ---------------------------------------------------------------------- */
 
+/* Varints read straight from memory, with exactly common/varint.c's rules (at most maxb
+ * bytes; a 32-bit value must fit). false = malformed or past end. */
+static inline bool vget(const uint8_t **pp, const uint8_t *end, int maxb, uint64_t *out)
+{
+    const uint8_t *p = *pp;
+    uint64_t v = 0;
+    for (int i = 0; i < maxb; i++) {
+        if (p == end)
+            return false;
+        uint8_t c = *p++;
+        v |= (uint64_t)(c & 0x7f) << (7 * i);
+        if (!(c & 0x80)) {
+            *pp = p;
+            *out = v;
+            return maxb == 10 || v <= 0xffffffffu;
+        }
+    }
+    return false;
+}
+
+static inline bool vget_s32(const uint8_t **pp, const uint8_t *end, int32_t *out)
+{
+    uint64_t u;
+    if (!vget(pp, end, 5, &u))
+        return false;
+    *out = (int32_t)((uint32_t)u >> 1) ^ -(int32_t)(u & 1);
+    return true;
+}
+
+static inline bool vget_s64(const uint8_t **pp, const uint8_t *end, int64_t *out)
+{
+    uint64_t u;
+    if (!vget(pp, end, 10, &u))
+        return false;
+    *out = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+    return true;
+}
+
+/* Takes a varint length (-1 = null when nullable) and that many bytes. */
+static inline bool vget_bytes(const uint8_t **pp, const uint8_t *end, bool nullable, const uint8_t **bp,
+                              int32_t *n)
+{
+    if (!vget_s32(pp, end, n) || *n < (nullable ? -1 : 0) || (*n > 0 && (size_t)*n > (size_t)(end - *pp)))
+        return false;
+    *bp = *pp;
+    if (*n > 0)
+        *pp += *n;
+    return true;
+}
+
+/* Down-converts one uncompressed v2 batch to uncompressed legacy messages in one pass, with
+ * exactly the bytes the record reader + legacy writer make. Returns 1 when done, 0 (out->len
+ * as it was) for anything irregular: the general path then redoes it and reports errors. */
+static int down_v2_plain(const krec_batch_t *b, int to_magic, buf_t *out)
+{
+    if (b->magic != KREC_MAGIC_V2 || b->codec != COMPRESS_NONE || b->control || b->record_count < 0 ||
+        (size_t)b->record_count > b->payload_len / V2_MIN_RECORD || !krec_batch_crc_ok(b))
+        return 0;
+    size_t start = out->len;
+    const uint8_t *p = b->payload, *end = b->payload + b->payload_len;
+    bool log_append = b->ts_type == KREC_TS_LOG_APPEND;
+    uint8_t attr = to_magic == KREC_MAGIC_V1 && log_append ? KREC_ATTR_LOG_APPEND : 0;
+    int64_t last = 0;
+    buf_reserve(out, b->payload_len + (size_t)b->record_count * (KREC_LOG_OVERHEAD + KREC_V1_MIN_SIZE));
+    for (int32_t i = 0; i < b->record_count; i++) {
+        int32_t rlen, off_delta, klen, vlen, hcount;
+        int64_t ts_delta;
+        const uint8_t *key, *value;
+        if (!vget_s32(&p, end, &rlen) || rlen < 0 || (size_t)rlen > (size_t)(end - p))
+            goto irregular;
+        const uint8_t *rend = p + rlen;
+        if (p == rend)
+            goto irregular;
+        p++;   /* record attributes: not carried into legacy messages */
+        if (!vget_s64(&p, rend, &ts_delta) || !vget_s32(&p, rend, &off_delta) || off_delta < 0 ||
+            !vget_bytes(&p, rend, true, &key, &klen) || !vget_bytes(&p, rend, true, &value, &vlen) ||
+            !vget_s32(&p, rend, &hcount) || hcount < 0 || (size_t)hcount > (size_t)(rend - p) / 2)
+            goto irregular;
+        for (int32_t h = 0; h < hcount; h++) {
+            const uint8_t *hp;
+            int32_t hn;
+            if (!vget_bytes(&p, rend, false, &hp, &hn) || !vget_bytes(&p, rend, true, &hp, &hn))
+                goto irregular;
+        }
+        if (p != rend)
+            goto irregular;
+        int64_t off = ts_add(b->base_offset, off_delta);
+        if (off < b->base_offset || (i > 0 && off <= last))
+            goto irregular;
+        last = off;
+        int64_t ts = log_append ? b->max_timestamp : ts_add(b->first_timestamp, ts_delta);
+        legacy_put(out, to_magic, off, attr, ts, klen >= 0 ? key : NULL, klen, vlen >= 0 ? value : NULL, vlen);
+    }
+    if (p != end)
+        goto irregular;
+    return 1;
+irregular:
+    out->len = start;
+    return 0;
+}
+
 int krec_down_convert(const uint8_t *data, size_t len, int to_magic, size_t max_bytes, size_t max_decompressed,
                       buf_t *out, size_t *consumed, const char **why)
 {
@@ -1048,6 +1149,8 @@ int krec_down_convert(const uint8_t *data, size_t len, int to_magic, size_t max_
             rc = bad(why, "zstd data cannot be read by this fetch version", BAD_CODEC);
             break;
         }
+        if (b.codec == COMPRESS_NONE && down_v2_plain(&b, to_magic, out))
+            continue;
         krec_build_t o;
         krec_build_init(&o, to_magic, b.codec);
         o.base_offset = b.base_offset;
