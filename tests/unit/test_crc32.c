@@ -44,6 +44,26 @@ START_TEST(every_length_and_alignment)
 }
 END_TEST
 
+/* the three-stream CRC-32C paths (3 x 256 and 3 x 8192 bytes at a time) and their seams */
+START_TEST(long_inputs)
+{
+    size_t cap = 100000;
+    unsigned char *big = malloc(cap);
+    uint32_t x = 99;
+    for (size_t i = 0; i < cap; i++) {
+        x = x * 1103515245u + 12345u;
+        big[i] = (unsigned char)(x >> 16);
+    }
+    static const size_t lens[] = {767, 768, 769, 1535, 1536, 24575, 24576, 24577, 49152 + 769, 99990};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++)
+        for (size_t off = 0; off < 3; off++) {
+            ck_assert_uint_eq(crc32c(big + off, lens[i]), crc32c_update_sw(0, big + off, lens[i]));
+            ck_assert_uint_eq(crc32_ieee(big + off, lens[i]), (uint32_t)crc32(0, big + off, (uInt)lens[i]));
+        }
+    free(big);
+}
+END_TEST
+
 START_TEST(chained_updates)
 {
     fill();
@@ -62,6 +82,7 @@ int main(void)
     tcase_add_test(tc, known_values);
     tcase_add_test(tc, every_length_and_alignment);
     tcase_add_test(tc, chained_updates);
+    tcase_add_test(tc, long_inputs);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
