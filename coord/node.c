@@ -12,8 +12,11 @@
  *     send messages -> apply committed txns (replies, watches) -> prep the requests
  *     forwarded to the leader -> act on a role change -> zab_advance
  *   }
- * Group commit: coord_after_events drains, syncs the log once (one fdatasync for all
- * txns appended in the turn), reports durability with zab_persisted and drains again.
+ * Group commit: coord_after_events drains, writes queued peer messages and client
+ * replies to their sockets, takes in (without blocking) what arrived meanwhile, syncs
+ * the log once (one fdatasync for all txns appended so far), reports durability with
+ * zab_persisted, drains again and sends what that released. Periodic snapshots are
+ * written by a forked child process (coord_snapshot_bg).
  * Nothing is acknowledged before it is durable on a majority of voters, and a reply
  * leaves only from apply.
  *
@@ -986,7 +989,7 @@ void coord_after_events(coord_t *c)
         /* Group commit without waiting: whatever arrived while this turn was being
          * processed (more writes, proposals, acks) is taken in now and made durable
          * by the same fsync. The loop does not block here. */
-        if (c->ensemble) {
+        {
             event_base_loop(c->base, EVLOOP_NONBLOCK);
             drive_or_die(c);
             flush_output(c);
