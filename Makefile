@@ -157,6 +157,8 @@ sim: all
 
 bench: all
 	@bench/run-coord-bench.sh
+	@bench/run-ensemble-bench.sh
+	@bench/run-broker-bench.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

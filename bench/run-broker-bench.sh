@@ -261,6 +261,10 @@ measure() {   # server rep key kbench-args...
     done
     record "$server" "$rep" rss_load_kb "$(field "$line" server_rss_max_kb)"
     record "$server" "$rep" other_cores "$(field "$line" other_cores)"
+    local ccpu
+    ccpu=$(field "$line" client_cpu_s)
+    [[ -n $ccpu ]] && record "$server" "$rep" "${key}_client_us_per_record" \
+        "$(awk -v c="$ccpu" -v n="$(field "$line" records)" 'BEGIN{ if (n > 0) printf "%.2f", c * 1e6 / n }')"
     [[ -n $(field "$line" server_wait_per_cpu) ]] && record "$server" "$rep" wait_per_cpu "$(field "$line" server_wait_per_cpu)"
     local lat=
     [[ -n $(field "$line" p99_us) ]] && lat=", p50 $(field "$line" p50_us) us, p99 $(field "$line" p99_us) us"
@@ -401,7 +405,7 @@ fi
 for server in kafka gregor gregor-native; do
     w=$(awk -F'\t' -v s="$server" '$1==s && $3=="wait_per_cpu" {n++; if ($4 > m) m=$4} END {if (n) print m+0}' "$raw")
     if [[ -n $w ]] && awk -v w="$w" 'BEGIN{exit !(w > 0.5)}'; then
-        warnings+=("$server was starved: in its worst run its threads waited $w s on a run queue per second of CPU they got summed over its threads; its rates understate what it can do")
+        warnings+=("$server was starved: in its worst run its threads waited $w s on a run queue per second of CPU they got (summed over its threads); its rates understate what it can do")
     fi
 done
 
@@ -433,6 +437,11 @@ done
 for size in $sizes; do
     for p in $parts_list; do
         rows+=("c${size}_${p}_server_us_per_record|broker CPU µs per record, consume ${size} B, $p p.||")
+    done
+done
+for size in $sizes; do
+    for p in $parts_list; do
+        rows+=("p${size}_${p}_client_us_per_record|client (kbench) CPU µs per record, produce ${size} B, $p p.||")
     done
 done
 rows+=("other_cores|other processes' CPU during the runs, cores, worst run (noise)||")
