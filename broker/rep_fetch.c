@@ -63,7 +63,7 @@ typedef struct fpart_s {
     int16_t err;
     int64_t hw, lso, log_start;
     plog_slice_t slice;
-    buf_t conv;                  /* down-converted records (fetch v0-v3) */
+    size_t conv_off, conv_len;   /* down-converted records (fetch v0-v3), in g_conv */
     bool converted;
 } fpart_t;
 
@@ -75,9 +75,24 @@ static void put_str(buf_t *b, kp_str_t s)
 }
 
 typedef struct prange_s {
-    size_t off, len;             /* a range of the header buffer */
+    size_t off, len;             /* a range of the header buffer (or, with conv, of g_conv) */
     const plog_slice_t *slice;   /* or a file range */
+    bool conv;
 } prange_t;
+
+/* Scratch for down-conversion: the stored bytes of one partition (g_raw) and the converted
+ * records of every partition of one response (g_conv). The loop is single-threaded and
+ * fetch_try does not re-enter, so they are reused across fetches (no malloc and no fresh
+ * pages per request); memory above SCRATCH_KEEP is given back after each response. */
+#define SCRATCH_KEEP (8u << 20)
+static buf_t g_raw = BUF_INIT, g_conv = BUF_INIT;
+
+static void scratch_trim(buf_t *b)
+{
+    if (b->cap > SCRATCH_KEEP)
+        buf_free(b);
+    b->len = 0;
+}
 
 /* Reads every partition of the fetch. With `force` or enough bytes (or an error) answers and
  * returns true; otherwise releases what it read and returns false. */
@@ -106,7 +121,6 @@ static bool fetch_try(brep_t *r, bsrv_ctx_t *ctx, const kp_FetchRequest *q, int 
             const kp_FetchRequest_FetchPartition *fq = &t->Partitions.v[j];
             fpart_t *o = &fp[k];
             o->hw = -1, o->lso = -1, o->log_start = -1;
-            buf_init(&o->conv);
             rpart_t *p = rep_leader_part(r, a, t->Topic, fq->Partition, &o->err);
             if (!p) {
                 any_err = true;
@@ -162,18 +176,19 @@ static bool fetch_try(brep_t *r, bsrv_ctx_t *ctx, const kp_FetchRequest *q, int 
             fpart_t *o = &fp[x];
             if (o->err || o->slice.len == 0)
                 continue;
-            buf_t raw = BUF_INIT;
-            int rc = plog_slice_copy(&o->slice, &raw);
+            g_raw.len = 0;
+            int rc = plog_slice_copy(&o->slice, &g_raw);
             const char *why = NULL;
+            o->conv_off = g_conv.len;
             if (rc == 0)
-                rc = krec_down_convert(raw.data, raw.len, to_magic, 0, 0, &o->conv, NULL, &why);
+                rc = krec_down_convert(g_raw.data, g_raw.len, to_magic, 0, 0, &g_conv, NULL, &why);
             if (rc < 0) {
                 LOG_W("rep", "fetch v%d: down-conversion failed: %s", version, why ? why : kp_err_name(-rc));
                 o->err = (int16_t)-rc;
-                o->conv.len = 0;
+                g_conv.len = o->conv_off;
             }
+            o->conv_len = g_conv.len - o->conv_off;
             o->converted = true;
-            buf_free(&raw);
         }
     }
 
@@ -213,31 +228,37 @@ static bool fetch_try(brep_t *r, bsrv_ctx_t *ctx, const kp_FetchRequest *q, int 
                 if (o->err || (o->slice.len == 0 && !o->converted)) {
                     buf_put_be32(&h, 0);
                 } else if (o->converted) {
-                    buf_put_be32(&h, (uint32_t)o->conv.len);
-                    buf_put(&h, o->conv.data, o->conv.len);
+                    buf_put_be32(&h, (uint32_t)o->conv_len);
+                    if (o->conv_len) {   /* sent from g_conv, not copied into h */
+                        pr[npr++] = (prange_t){mark, h.len - mark, NULL, false};
+                        pr[npr++] = (prange_t){o->conv_off, o->conv_len, NULL, true};
+                        mark = h.len;
+                    }
                 } else {
                     buf_put_be32(&h, (uint32_t)o->slice.len);
-                    pr[npr++] = (prange_t){mark, h.len - mark, NULL};
-                    pr[npr++] = (prange_t){0, 0, &o->slice};
+                    pr[npr++] = (prange_t){mark, h.len - mark, NULL, false};
+                    pr[npr++] = (prange_t){0, 0, &o->slice, false};
                     mark = h.len;
                 }
             }
         }
     }
-    pr[npr++] = (prange_t){mark, h.len - mark, NULL};
+    pr[npr++] = (prange_t){mark, h.len - mark, NULL, false};
     bsrv_part_t *parts = arena_alloc(a, (size_t)npr * sizeof *parts);
     for (int x = 0; x < npr; x++) {
         if (pr[x].slice)
             parts[x] = (bsrv_part_t){NULL, pr[x].slice->len, pr[x].slice->fd, pr[x].slice->pos};
+        else if (pr[x].conv)
+            parts[x] = (bsrv_part_t){g_conv.data + pr[x].off, pr[x].len, -1, 0};
         else
             parts[x] = (bsrv_part_t){h.data + pr[x].off, pr[x].len, -1, 0};
     }
     bsrv_respond_parts(ctx, parts, (size_t)npr);
     buf_free(&h);
-    for (int x = 0; x < k; x++) {
+    for (int x = 0; x < k; x++)
         plog_slice_release(&fp[x].slice);
-        buf_free(&fp[x].conv);
-    }
+    scratch_trim(&g_raw);
+    scratch_trim(&g_conv);
     free(fp);
     return true;
 }
@@ -292,6 +313,8 @@ void rep_on_fetch(bsrv_ctx_t *ctx, const kp_request_t *req, void *arg)
 
 void rep_fetch_shutdown(brep_t *r)
 {
+    buf_free(&g_raw);
+    buf_free(&g_conv);
     while (r->fetches) {
         dfetch_t *f = r->fetches;
         r->fetches = f->next;

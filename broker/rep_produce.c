@@ -45,6 +45,22 @@ typedef struct append_res_s {
     int64_t base_offset, last_offset, log_append_time;
 } append_res_t;
 
+/* The prepared batches of one append. The broker runs one event loop and part_append never
+ * re-enters, so one buffer serves every append: no malloc and no fresh (page-faulting) pages
+ * per request. Memory above SCRATCH_KEEP is given back after the append. */
+#define SCRATCH_KEEP (4u << 20)
+static buf_t g_scratch = BUF_INIT;
+
+static void scratch_give(buf_t *b)
+{
+    if (b->cap > SCRATCH_KEEP || g_scratch.data) {
+        buf_free(b);
+        return;
+    }
+    b->len = 0;
+    g_scratch = *b;
+}
+
 /* Validates, prepares and appends producer data to a leader partition. Returns 0 or a Kafka
  * error code; *res gets the offsets (the original ones for a duplicate). */
 static int16_t part_append(brep_t *r, rpart_t *p, const uint8_t *data, size_t len, int produce_version,
@@ -66,16 +82,18 @@ static int16_t part_append(brep_t *r, rpart_t *p, const uint8_t *data, size_t le
     a.ts_type = internal ? KREC_TS_CREATE : p->cfg.ts_type;
     a.now_ms = now;
     a.target_codec = internal ? -1 : p->cfg.codec;
-    buf_t out = BUF_INIT;
+    buf_t out = g_scratch;
+    g_scratch = (buf_t)BUF_INIT;   /* taken; given back by scratch_give */
+    out.len = 0;
     const char *why = NULL;
     int rc = krec_append_prepare(data, len, &lim, &a, &out, &why);
     if (rc < 0) {
         LOG_D("rep", "%s-%d: produce refused: %s (%s)", p->topic, p->partition, kp_err_name(-rc), why ? why : "");
-        buf_free(&out);
+        scratch_give(&out);
         return (int16_t)-rc;
     }
     if (a.info.transactional) {
-        buf_free(&out);
+        scratch_give(&out);
         return KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
     }
     int64_t pid = a.info.producer_id;
@@ -88,19 +106,19 @@ static int16_t part_append(brep_t *r, rpart_t *p, const uint8_t *data, size_t le
         if (ck == RPS_DUPLICATE) {
             LOG_D("rep", "%s-%d: duplicate batch of producer %lld seq %d..%d (offsets %lld..%lld)", p->topic,
                   p->partition, (long long)pid, first_seq, last_seq, (long long)df, (long long)dl);
-            buf_free(&out);
+            scratch_give(&out);
             res->base_offset = df;
             res->last_offset = dl;
             return KERR_NONE;
         }
         if (ck < 0) {
-            buf_free(&out);
+            scratch_give(&out);
             return (int16_t)-ck;
         }
     }
     plog_append_info_t info;
     rc = plog_append(p->log, out.data, out.len, now, &info);
-    buf_free(&out);
+    scratch_give(&out);
     if (rc < 0)
         return (int16_t)-rc;
     if (pid >= 0 && !internal)
@@ -357,4 +375,5 @@ void rep_produce_shutdown(brep_t *r)
 {
     while (r->prods)
         dprod_try(r->prods, true, true);
+    buf_free(&g_scratch);
 }

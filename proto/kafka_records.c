@@ -3,7 +3,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "common/alloc.h"
 #include "common/compress.h"
@@ -158,7 +157,7 @@ bool krec_batch_crc_ok(const krec_batch_t *b)
 {
     if (b->magic == KREC_MAGIC_V2)
         return crc32c(b->data + KREC_V2_ATTR_OFFSET, b->len - KREC_V2_ATTR_OFFSET) == b->crc;
-    return (uint32_t)crc32(0, b->data + 16, (uInt)(b->len - 16)) == b->crc;
+    return crc32_ieee(b->data + 16, b->len - 16) == b->crc;
 }
 
 /* ---- records of one batch ----------------------------------------------------------------- */
@@ -588,33 +587,59 @@ void krec_writer_begin(krec_writer_t *w, const krec_build_t *o, buf_t *out)
     }
 }
 
-/* Appends one legacy message (log entry) with its size and CRC. */
+/* Appends one legacy message (log entry) with its size and CRC: one reserve, then direct stores. */
 static void legacy_put(buf_t *b, int magic, int64_t offset, uint8_t attr, int64_t ts, const uint8_t *key,
                        int32_t klen, const uint8_t *value, int32_t vlen)
 {
-    size_t start = b->len;
-    buf_put_be64(b, (uint64_t)offset);
-    buf_put_be32(b, 0);
-    buf_put_be32(b, 0);
-    buf_put_u8(b, (uint8_t)magic);
-    buf_put_u8(b, attr);
-    if (magic == KREC_MAGIC_V1)
-        buf_put_be64(b, (uint64_t)ts);
-    buf_put_be32(b, (uint32_t)klen);
-    if (klen > 0)
-        buf_put(b, key, (size_t)klen);
-    buf_put_be32(b, (uint32_t)vlen);
-    if (vlen > 0)
-        buf_put(b, value, (size_t)vlen);
-    buf_set_be32(b, start + 8, (uint32_t)(b->len - start - KREC_LOG_OVERHEAD));
-    buf_set_be32(b, start + 12, (uint32_t)crc32(0, b->data + start + 16, (uInt)(b->len - start - 16)));
+    size_t kn = klen > 0 ? (size_t)klen : 0, vn = vlen > 0 ? (size_t)vlen : 0;
+    size_t total = KREC_LOG_OVERHEAD + (magic == KREC_MAGIC_V1 ? KREC_V1_MIN_SIZE : KREC_V0_MIN_SIZE) + kn + vn;
+    buf_reserve(b, total);
+    uint8_t *m = b->data + b->len, *q = m + 16;
+    be64_put(m, (uint64_t)offset);
+    be32_put(m + 8, (uint32_t)(total - KREC_LOG_OVERHEAD));
+    *q++ = (uint8_t)magic;
+    *q++ = attr;
+    if (magic == KREC_MAGIC_V1) {
+        be64_put(q, (uint64_t)ts);
+        q += 8;
+    }
+    be32_put(q, (uint32_t)klen);
+    q += 4;
+    if (kn)
+        memcpy(q, key, kn);
+    q += kn;
+    be32_put(q, (uint32_t)vlen);
+    q += 4;
+    if (vn)
+        memcpy(q, value, vn);
+    be32_put(m + 12, crc32_ieee(m + 16, total - 16));
+    b->len += total;
 }
 
-static void put_bytes_varint(buf_t *b, const uint8_t *p, int32_t n)
+/* Zigzag varints straight into memory (the caller reserved room). */
+static inline uint8_t *vput_u64(uint8_t *q, uint64_t v)
 {
-    varint_put_s32(b, n);
-    if (n > 0)
-        buf_put(b, p, (size_t)n);
+    while (v >= 0x80) {
+        *q++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *q++ = (uint8_t)v;
+    return q;
+}
+
+static inline uint8_t *vput_s64(uint8_t *q, int64_t v)
+{
+    return vput_u64(q, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+static inline uint8_t *vput_bytes(uint8_t *q, const uint8_t *p, int32_t n)
+{
+    q = vput_s64(q, n);
+    if (n > 0) {
+        memcpy(q, p, (size_t)n);
+        q += n;
+    }
+    return q;
 }
 
 static int vsize_bytes(int32_t n)
@@ -651,17 +676,20 @@ int krec_writer_add(krec_writer_t *w, const krec_record_t *rec)
         }
         if (size > INT32_MAX)
             return w->err = -INVALID;
-        varint_put_s32(dst, (int32_t)size);
-        buf_put_u8(dst, (uint8_t)rec->attributes);
-        varint_put_s64(dst, tsd);
-        varint_put_s32(dst, (int32_t)delta);
-        put_bytes_varint(dst, rec->key, rec->key_len);
-        put_bytes_varint(dst, rec->value, rec->value_len);
-        varint_put_s32(dst, rec->header_count);
+        buf_reserve(dst, (size_t)size + 5);
+        uint8_t *q = dst->data + dst->len;
+        q = vput_s64(q, (int32_t)size);
+        *q++ = (uint8_t)rec->attributes;
+        q = vput_s64(q, tsd);
+        q = vput_s64(q, (int32_t)delta);
+        q = vput_bytes(q, rec->key, rec->key_len);
+        q = vput_bytes(q, rec->value, rec->value_len);
+        q = vput_s64(q, rec->header_count);
         for (int32_t i = 0; i < rec->header_count; i++) {
-            put_bytes_varint(dst, rec->headers[i].key, rec->headers[i].key_len);
-            put_bytes_varint(dst, rec->headers[i].value, rec->headers[i].value_len);
+            q = vput_bytes(q, rec->headers[i].key, rec->headers[i].key_len);
+            q = vput_bytes(q, rec->headers[i].value, rec->headers[i].value_len);
         }
+        dst->len = (size_t)(q - dst->data);
     } else {
         /* inner offsets: absolute in magic 0, relative to the base in magic 1 */
         int64_t off = o->codec && o->magic == KREC_MAGIC_V1 ? delta : rec->offset;
@@ -816,11 +844,114 @@ static int rebuild(const uint8_t *data, size_t len, const krec_limits_t *lim, co
     return krec_writer_finish(&w);
 }
 
+/* The common old-client case in one pass: a run of uncompressed magic 0 or magic 1 messages
+ * (Produce v0-v2) stored uncompressed. Each message is checked (framing, lengths, CRC, the
+ * limits) and written straight into one preallocated v2 batch, with exactly the bytes
+ * rebuild() and the writer make. Returns 1 when it did the whole append, or 0 (out->len as it
+ * was) for anything else: another format or codec, or any check failing; the general path
+ * then redoes the work and reports the error exactly as before. */
+static int append_legacy_fast(const uint8_t *data, size_t len, const krec_limits_t *l, krec_append_t *a,
+                              buf_t *out)
+{
+    if (len < KREC_LOG_OVERHEAD + KREC_V0_MIN_SIZE || (l->produce_version >= 3) ||
+        (a->target_codec != -1 && a->target_codec != COMPRESS_NONE) || a->base_offset < 0 ||
+        a->base_offset > INT64_MAX - INT32_MAX)
+        return 0;
+    int magic = data[16];
+    if (magic != KREC_MAGIC_V0 && magic != KREC_MAGIC_V1)
+        return 0;
+    bool log_append = a->ts_type == KREC_TS_LOG_APPEND;
+    size_t start = out->len;
+    /* a v2 record is at most 6 bytes longer than the legacy message it comes from (>= 26 bytes) */
+    buf_reserve(out, KREC_V2_HEADER_SIZE + len + len / 4 + 16);
+    uint8_t *hdr = out->data + start, *q = hdr + KREC_V2_HEADER_SIZE;
+    size_t pos = 0, hsize = magic == KREC_MAGIC_V1 ? 26 : 18;
+    size_t min = magic == KREC_MAGIC_V1 ? KREC_V1_MIN_SIZE : KREC_V0_MIN_SIZE;
+    int32_t count = 0;
+    int64_t first_ts = -1, max_ts = -1;
+    while (pos < len) {
+        const uint8_t *m = data + pos;
+        size_t left = len - pos;
+        if (left < KREC_LOG_OVERHEAD + min)
+            return 0;
+        int32_t size = (int32_t)be32_get(m + 8);
+        if (size < 0 || (size_t)size < min || (size_t)size > left - KREC_LOG_OVERHEAD || m[16] != magic ||
+            (m[17] & KREC_ATTR_CODEC_MASK) != COMPRESS_NONE)
+            return 0;
+        size_t total = KREC_LOG_OVERHEAD + (size_t)size;
+        if (total > l->max_message_bytes || count == INT32_MAX)
+            return 0;
+        int64_t ts = magic == KREC_MAGIC_V1 ? (int64_t)be64_get(m + 18) : -1;
+        size_t off = hsize;
+        int32_t klen = (int32_t)be32_get(m + off);
+        off += 4;
+        if (klen < -1 || (klen > 0 && (size_t)klen > total - off - 4) || (l->compacted && klen < 0))
+            return 0;
+        const uint8_t *key = m + off;
+        off += klen > 0 ? (size_t)klen : 0;
+        int32_t vlen = (int32_t)be32_get(m + off);
+        off += 4;
+        if (vlen < -1 || (size_t)(vlen < 0 ? 0 : vlen) != total - off)
+            return 0;
+        if (crc32_ieee(m + 16, total - 16) != be32_get(m + 12))
+            return 0;
+        /* the record, as krec_writer_add writes it */
+        if (count == 0)
+            first_ts = ts;
+        if (ts > max_ts)
+            max_ts = ts;
+        int64_t tsd = ts_sub(ts, first_ts);
+        int64_t rsize = 1 + varint_size_s64(tsd) + varint_size_s64(count) + vsize_bytes(klen) + vsize_bytes(vlen) + 1;
+        q = vput_s64(q, rsize);
+        *q++ = m[17];
+        q = vput_s64(q, tsd);
+        q = vput_s64(q, count);
+        q = vput_bytes(q, key, klen);
+        q = vput_bytes(q, m + off, vlen);
+        *q++ = 0;   /* no headers */
+        count++;
+        pos += total;
+    }
+    size_t btotal = (size_t)(q - hdr);
+    if (btotal > l->max_message_bytes)
+        return 0;
+    int64_t bmax = log_append ? a->now_ms : max_ts;
+    be64_put(hdr, (uint64_t)a->base_offset);
+    be32_put(hdr + 8, (uint32_t)(btotal - KREC_LOG_OVERHEAD));
+    be32_put(hdr + 12, (uint32_t)a->partition_leader_epoch);
+    hdr[16] = KREC_MAGIC_V2;
+    be16_put(hdr + 21, log_append ? KREC_ATTR_LOG_APPEND : 0);
+    be32_put(hdr + 23, (uint32_t)(count - 1));
+    be64_put(hdr + 27, (uint64_t)first_ts);
+    be64_put(hdr + 35, (uint64_t)bmax);
+    be64_put(hdr + 43, (uint64_t)-1);
+    be16_put(hdr + 51, (uint16_t)-1);
+    be32_put(hdr + 53, (uint32_t)-1);
+    be32_put(hdr + 57, (uint32_t)count);
+    be32_put(hdr + KREC_V2_CRC_OFFSET, crc32c(hdr + KREC_V2_ATTR_OFFSET, btotal - KREC_V2_ATTR_OFFSET));
+    out->len = start + btotal;
+    memset(&a->info, 0, sizeof a->info);
+    a->info.magic = (int8_t)magic;
+    a->info.batches = count;
+    a->info.record_count = count;
+    a->info.max_timestamp = max_ts;
+    a->info.producer_id = -1;
+    a->info.producer_epoch = -1;
+    a->info.base_sequence = -1;
+    a->converted = true;
+    a->log_append_time = log_append ? a->now_ms : -1;
+    a->max_timestamp = bmax > -1 ? bmax : -1;
+    a->last_offset = a->base_offset + count - 1;
+    return 1;
+}
+
 int krec_append_prepare(const uint8_t *data, size_t len, const krec_limits_t *lim, krec_append_t *a, buf_t *out,
                         const char **why)
 {
     krec_limits_t l;
     limits_or_default(lim, &l);
+    if (append_legacy_fast(data, len, &l, a, out))
+        return 0;
     buf_t batch_ts = BUF_INIT;
     int rc = validate(data, len, &l, &a->info, &batch_ts, why);
     size_t start = out->len;
@@ -886,6 +1017,107 @@ int krec_append_prepare(const uint8_t *data, size_t len, const krec_limits_t *li
 
 /* ---- down-conversion ---------------------------------------------------------------------- */
 
+/* Varints read straight from memory, with exactly common/varint.c's rules (at most maxb
+ * bytes; a 32-bit value must fit). false = malformed or past end. */
+static inline bool vget(const uint8_t **pp, const uint8_t *end, int maxb, uint64_t *out)
+{
+    const uint8_t *p = *pp;
+    uint64_t v = 0;
+    for (int i = 0; i < maxb; i++) {
+        if (p == end)
+            return false;
+        uint8_t c = *p++;
+        v |= (uint64_t)(c & 0x7f) << (7 * i);
+        if (!(c & 0x80)) {
+            *pp = p;
+            *out = v;
+            return maxb == 10 || v <= 0xffffffffu;
+        }
+    }
+    return false;
+}
+
+static inline bool vget_s32(const uint8_t **pp, const uint8_t *end, int32_t *out)
+{
+    uint64_t u;
+    if (!vget(pp, end, 5, &u))
+        return false;
+    *out = (int32_t)((uint32_t)u >> 1) ^ -(int32_t)(u & 1);
+    return true;
+}
+
+static inline bool vget_s64(const uint8_t **pp, const uint8_t *end, int64_t *out)
+{
+    uint64_t u;
+    if (!vget(pp, end, 10, &u))
+        return false;
+    *out = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+    return true;
+}
+
+/* Takes a varint length (-1 = null when nullable) and that many bytes. */
+static inline bool vget_bytes(const uint8_t **pp, const uint8_t *end, bool nullable, const uint8_t **bp,
+                              int32_t *n)
+{
+    if (!vget_s32(pp, end, n) || *n < (nullable ? -1 : 0) || (*n > 0 && (size_t)*n > (size_t)(end - *pp)))
+        return false;
+    *bp = *pp;
+    if (*n > 0)
+        *pp += *n;
+    return true;
+}
+
+/* Down-converts one uncompressed v2 batch to uncompressed legacy messages in one pass, with
+ * exactly the bytes the record reader + legacy writer make. Returns 1 when done, 0 (out->len
+ * as it was) for anything irregular: the general path then redoes it and reports errors. */
+static int down_v2_plain(const krec_batch_t *b, int to_magic, buf_t *out)
+{
+    if (b->magic != KREC_MAGIC_V2 || b->codec != COMPRESS_NONE || b->control || b->record_count < 0 ||
+        (size_t)b->record_count > b->payload_len / V2_MIN_RECORD || !krec_batch_crc_ok(b))
+        return 0;
+    size_t start = out->len;
+    const uint8_t *p = b->payload, *end = b->payload + b->payload_len;
+    bool log_append = b->ts_type == KREC_TS_LOG_APPEND;
+    uint8_t attr = to_magic == KREC_MAGIC_V1 && log_append ? KREC_ATTR_LOG_APPEND : 0;
+    int64_t last = 0;
+    buf_reserve(out, b->payload_len + (size_t)b->record_count * (KREC_LOG_OVERHEAD + KREC_V1_MIN_SIZE));
+    for (int32_t i = 0; i < b->record_count; i++) {
+        int32_t rlen, off_delta, klen, vlen, hcount;
+        int64_t ts_delta;
+        const uint8_t *key, *value;
+        if (!vget_s32(&p, end, &rlen) || rlen < 0 || (size_t)rlen > (size_t)(end - p))
+            goto irregular;
+        const uint8_t *rend = p + rlen;
+        if (p == rend)
+            goto irregular;
+        p++;   /* record attributes: not carried into legacy messages */
+        if (!vget_s64(&p, rend, &ts_delta) || !vget_s32(&p, rend, &off_delta) || off_delta < 0 ||
+            !vget_bytes(&p, rend, true, &key, &klen) || !vget_bytes(&p, rend, true, &value, &vlen) ||
+            !vget_s32(&p, rend, &hcount) || hcount < 0 || (size_t)hcount > (size_t)(rend - p) / 2)
+            goto irregular;
+        for (int32_t h = 0; h < hcount; h++) {
+            const uint8_t *hp;
+            int32_t hn;
+            if (!vget_bytes(&p, rend, false, &hp, &hn) || !vget_bytes(&p, rend, true, &hp, &hn))
+                goto irregular;
+        }
+        if (p != rend)
+            goto irregular;
+        int64_t off = ts_add(b->base_offset, off_delta);
+        if (off < b->base_offset || (i > 0 && off <= last))
+            goto irregular;
+        last = off;
+        int64_t ts = log_append ? b->max_timestamp : ts_add(b->first_timestamp, ts_delta);
+        legacy_put(out, to_magic, off, attr, ts, klen >= 0 ? key : NULL, klen, vlen >= 0 ? value : NULL, vlen);
+    }
+    if (p != end)
+        goto irregular;
+    return 1;
+irregular:
+    out->len = start;
+    return 0;
+}
+
 int krec_down_convert(const uint8_t *data, size_t len, int to_magic, size_t max_bytes, size_t max_decompressed,
                       buf_t *out, size_t *consumed, const char **why)
 {
@@ -917,6 +1149,8 @@ int krec_down_convert(const uint8_t *data, size_t len, int to_magic, size_t max_
             rc = bad(why, "zstd data cannot be read by this fetch version", BAD_CODEC);
             break;
         }
+        if (b.codec == COMPRESS_NONE && down_v2_plain(&b, to_magic, out))
+            continue;
         krec_build_t o;
         krec_build_init(&o, to_magic, b.codec);
         o.base_offset = b.base_offset;

@@ -38,7 +38,10 @@
  * Storage decision: Gregor's log stores record batches v2 only (as Kafka 0.11+ with
  * message.format.version >= 0.11 does). krec_append_prepare up-converts v0/v1 produce data
  * to one v2 batch (keeping the producer's codec), and krec_down_convert builds v0/v1 message
- * sets for fetchers that cannot read v2 (Fetch v0-v1 need magic 0, v2-v3 magic <= 1). */
+ * sets for fetchers that cannot read v2 (Fetch v0-v1 need magic 0, v2-v3 magic <= 1).
+ * The common cases of both, uncompressed v0/v1 produce data and uncompressed v2 batches to
+ * down-convert, take one-pass paths that write the same bytes as the general ones; anything
+ * else, and every error, goes the general way. */
 #ifndef GREGOR_PROTO_KAFKA_RECORDS_H
 #define GREGOR_PROTO_KAFKA_RECORDS_H
 

@@ -1200,6 +1200,180 @@ START_TEST(emit_for_crosscheck)
 }
 END_TEST
 
+/* The one-pass append of uncompressed magic 0/1 messages (krec_append_prepare's fast path)
+ * writes exactly what the general path writes: the v2 writer fed with the records as the
+ * iterator reads them, offsets from the base on, magic 0 timestamps -1. Real clients' vectors
+ * and generated message runs, CreateTime and LogAppendTime, target codec "producer" and none. */
+static void expect_like_writer(const buf_t *in, int ts_type, int target)
+{
+    krec_append_t a = {.base_offset = 1000, .partition_leader_epoch = 7, .ts_type = ts_type,
+                       .now_ms = 1700000000123LL, .target_codec = target};
+    buf_t got = BUF_INIT, want = BUF_INIT;
+    buf_puts(&got, "pre");
+    ck_assert_int_eq(krec_append_prepare(in->data, in->len, NULL, &a, &got, NULL), 0);
+    krec_build_t o;
+    krec_build_init(&o, KREC_MAGIC_V2, 0);
+    o.base_offset = 1000;
+    o.partition_leader_epoch = 7;
+    o.ts_type = ts_type;
+    o.log_append_time = 1700000000123LL;
+    krec_writer_t w;
+    krec_writer_begin(&w, &o, &want);
+    krec_iter_t it;
+    krec_record_t r;
+    krec_iter_init(&it, in->data, in->len, 0, 0);
+    int64_t next = 1000, max_ts = -1;
+    int rc;
+    while ((rc = krec_iter_next(&it, &r)) == 1) {
+        r.offset = next++;
+        if (it.batch.magic == KREC_MAGIC_V0)
+            r.timestamp = -1;
+        if (r.timestamp > max_ts)
+            max_ts = r.timestamp;
+        ck_assert_int_eq(krec_writer_add(&w, &r), 0);
+    }
+    ck_assert_int_eq(rc, 0);
+    krec_iter_free(&it);
+    ck_assert_int_eq(krec_writer_finish(&w), 0);
+    ck_assert_uint_eq(got.len, want.len + 3);
+    ck_assert(memcmp(got.data, "pre", 3) == 0);
+    ck_assert(memcmp(got.data + 3, want.data, want.len) == 0);
+    ck_assert_int_eq(a.last_offset, next - 1);
+    ck_assert_int_eq(a.info.record_count, next - 1000);
+    ck_assert_int_eq(a.info.max_timestamp, max_ts);
+    ck_assert_int_eq(a.max_timestamp, ts_type == KREC_TS_LOG_APPEND ? 1700000000123LL : max_ts);
+    ck_assert_int_eq(a.log_append_time, ts_type == KREC_TS_LOG_APPEND ? 1700000000123LL : -1);
+    ck_assert(a.converted);
+    buf_free(&got);
+    buf_free(&want);
+}
+
+START_TEST(legacy_one_pass_append_matches_writer)
+{
+    static const char *const vecs[] = {"java09-v0-none.hex",      "kafkajs-v0-none.hex", "kafkapython-v0-none.hex",
+                                       "kafkapython-v1-none.hex", "kcat-v0-none.hex",    "kcat-v1-none.hex"};
+    for (size_t v = 0; v < sizeof vecs / sizeof vecs[0]; v++) {
+        buf_t in = BUF_INIT;
+        vec_load_hex(vecs[v], &in);
+        for (int ts = KREC_TS_CREATE; ts <= KREC_TS_LOG_APPEND; ts++) {
+            expect_like_writer(&in, ts, -1);
+            expect_like_writer(&in, ts, 0);
+        }
+        buf_free(&in);
+    }
+    /* generated: both magics, null and empty keys and values, timestamps up and down, long values */
+    static uint8_t pool[3000];
+    for (size_t i = 0; i < sizeof pool; i++)
+        pool[i] = (uint8_t)(i * 7 + 3);
+    for (int magic = 0; magic <= 1; magic++)
+        for (int n = 1; n <= 40; n += 13) {
+            buf_t in = BUF_INIT;
+            for (int i = 0; i < n; i++) {
+                krec_record_t r = mkrec(i, 1600000000000LL + (i % 3 ? i * 1000 : -i * 77), NULL, NULL);
+                r.key = i % 4 ? pool + i : NULL;
+                r.key_len = i % 4 ? i % 9 : -1;
+                r.value = i % 5 ? pool + 2 * i : NULL;
+                r.value_len = i % 5 ? (i % 7 == 0 ? 2000 : i * 3) : -1;
+                krec_build_t o;
+                krec_build_init(&o, magic, 0);
+                if (magic == 1 && i % 6 == 5) {   /* a message marked LogAppendTime by its producer */
+                    o.ts_type = KREC_TS_LOG_APPEND;
+                    o.log_append_time = 1600000000555LL;
+                }
+                ck_assert_int_eq(krec_build(&in, &o, &r, 1), 0);
+            }
+            for (int ts = KREC_TS_CREATE; ts <= KREC_TS_LOG_APPEND; ts++) {
+                expect_like_writer(&in, ts, -1);
+                expect_like_writer(&in, ts, 0);
+            }
+            buf_free(&in);
+        }
+}
+END_TEST
+
+/* The one-pass down-conversion of uncompressed v2 batches writes exactly what the legacy
+ * writer makes from the records as the reader returns them (headers dropped, LogAppendTime
+ * batches stamped with their maxTimestamp). */
+static void expect_down_like_writer(const buf_t *log)
+{
+    for (int magic = 0; magic <= 1; magic++) {
+        buf_t got = BUF_INIT, want = BUF_INIT;
+        size_t used = 0;
+        ck_assert_int_eq(krec_down_convert(log->data, log->len, magic, 0, 0, &got, &used, NULL), 0);
+        ck_assert_uint_eq(used, log->len);
+        size_t pos = 0;
+        krec_batch_t b;
+        while (krec_batch_next(log->data, log->len, &pos, &b, NULL) == KREC_BATCH_OK) {
+            ck_assert_int_eq(b.magic, 2);
+            krec_build_t o;
+            krec_build_init(&o, magic, 0);
+            o.base_offset = b.base_offset;
+            if (b.ts_type == KREC_TS_LOG_APPEND) {
+                o.ts_type = KREC_TS_LOG_APPEND;
+                o.log_append_time = b.max_timestamp;
+            }
+            krec_writer_t w;
+            krec_writer_begin(&w, &o, &want);
+            krec_recs_t r;
+            krec_record_t rec;
+            int rc;
+            ck_assert_int_eq(krec_recs_open(&r, &b, 0, 0), 0);
+            while ((rc = krec_recs_next(&r, &rec)) == 1)
+                ck_assert_int_eq(krec_writer_add(&w, &rec), 0);
+            ck_assert_int_eq(rc, 0);
+            krec_recs_close(&r);
+            ck_assert_int_eq(krec_writer_finish(&w), 0);
+        }
+        ck_assert_uint_eq(got.len, want.len);
+        ck_assert(memcmp(got.data, want.data, want.len) == 0);
+        buf_free(&got);
+        buf_free(&want);
+    }
+}
+
+START_TEST(v2_one_pass_down_convert_matches_writer)
+{
+    static const char *const vecs[] = {"java09-v0-none.hex", "kafkajs-v2-none.hex", "kafkapython-v1-none.hex",
+                                       "kcat-v0-none.hex",   "kcat-v1-none.hex"};
+    for (size_t v = 0; v < sizeof vecs / sizeof vecs[0]; v++)
+        for (int ts = KREC_TS_CREATE; ts <= KREC_TS_LOG_APPEND; ts++) {
+            buf_t in = BUF_INIT, log = BUF_INIT;
+            vec_load_hex(vecs[v], &in);
+            krec_append_t a = {.base_offset = 77, .ts_type = ts, .now_ms = 1700000000999LL, .target_codec = 0};
+            ck_assert_int_eq(krec_append_prepare(in.data, in.len, NULL, &a, &log, NULL), 0);
+            expect_down_like_writer(&log);
+            buf_free(&in);
+            buf_free(&log);
+        }
+    /* generated v2 batches: headers, null keys/values, timestamps going back, offset gaps */
+    static const uint8_t pool[600] = {1, 2, 3};
+    krec_header_t hd[2] = {{(const uint8_t *)"h1", 2, (const uint8_t *)"v", 1}, {(const uint8_t *)"", 0, NULL, -1}};
+    buf_t log = BUF_INIT;
+    for (int bi = 0; bi < 4; bi++) {
+        krec_record_t recs[20];
+        for (int i = 0; i < 20; i++) {
+            recs[i] = mkrec(1000 + bi * 100 + i * (bi + 1), 1600000000000LL + (i % 2 ? -i : i) * 1000, NULL, NULL);
+            recs[i].key = i % 3 ? pool : NULL;
+            recs[i].key_len = i % 3 ? i : -1;
+            recs[i].value = i % 4 ? pool + i : NULL;
+            recs[i].value_len = i % 4 ? i * 25 : -1;
+            recs[i].headers = i % 2 ? hd : NULL;
+            recs[i].header_count = i % 2 ? 2 : 0;
+        }
+        krec_build_t o;
+        krec_build_init(&o, KREC_MAGIC_V2, 0);
+        o.base_offset = 1000 + bi * 100;
+        if (bi == 2) {
+            o.ts_type = KREC_TS_LOG_APPEND;
+            o.log_append_time = 1600000000777LL;
+        }
+        ck_assert_int_eq(krec_build(&log, &o, recs, 20), 0);
+    }
+    expect_down_like_writer(&log);
+    buf_free(&log);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("kafka_records");
@@ -1225,6 +1399,8 @@ int main(void)
     tcase_add_test(tc, hostile_legacy_wrappers);
     tcase_add_test(tc, mixed_log_iteration);
     tcase_add_test(tc, emit_for_crosscheck);
+    tcase_add_test(tc, legacy_one_pass_append_matches_writer);
+    tcase_add_test(tc, v2_one_pass_down_convert_matches_writer);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
